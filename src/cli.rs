@@ -1,0 +1,271 @@
+//! The command line: argument parsing and printing. Every command calls the library and maps
+//! its outcome to an exit code; results go to stdout, messages to stderr.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, ExitCode};
+use crate::plan::{Finding, Severity};
+use crate::{Compiler, Planned, Stop, emit};
+
+const EXIT_CODES: &str = "Exit codes:
+  0  success (for diff/check: no differences)
+  1  the spec is well-formed but its plan has errors (or diff/check found differences)
+  2  invalid input, usage error or I/O failure";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tacosgen",
+    version,
+    about = "Compile a typed environment spec into verified Kubernetes, Redis, Karpenter, monitoring and load-test files",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to colour messages.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Compile specs and write out/<env>/ atomically.
+    #[command(after_help = "Examples:
+  tacosgen build environments/prod.yaml
+  tacosgen build --all
+  tacosgen build environments/dev.yaml --out /tmp/out --templates my-templates/")]
+    Build(BuildArgs),
+    /// Print the JSON Schema of a spec.
+    #[command(after_help = "Example:\n  tacosgen schema > schemas/tacosgen.schema.json")]
+    Schema,
+}
+
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Spec files (environments/<env>.yaml).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub specs: Vec<PathBuf>,
+    /// Every environments/*.yaml except base files (names starting with `_` or `base`).
+    #[arg(long)]
+    pub all: bool,
+    /// Template directory whose *.j2 files replace the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Output root; each environment goes to <DIR>/<environment>/.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+}
+
+/// Parses the arguments and runs the command; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => ExitCode::Invalid as i32,
+            };
+        }
+    };
+    run(&cli) as i32
+}
+
+/// Output settings shared by the commands.
+pub struct Ui {
+    pub color: bool,
+    pub quiet: bool,
+}
+
+impl Ui {
+    fn new(cli: &Cli) -> Ui {
+        let color = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+            }
+        };
+        Ui {
+            color,
+            quiet: cli.quiet,
+        }
+    }
+
+    pub fn error(&self, compiler: &Compiler, e: &Error) {
+        eprintln!("{}", e.render(&compiler.sources, self.color));
+    }
+
+    pub fn info(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Prints findings as errors or warnings pointing at the spec line they are about.
+    pub fn findings<'a>(
+        &self,
+        compiler: &Compiler,
+        planned: &Planned,
+        findings: impl Iterator<Item = &'a Finding>,
+    ) {
+        for f in findings {
+            if f.severity == Severity::Info || (self.quiet && f.severity == Severity::Warning) {
+                continue;
+            }
+            let mut e = Error::invalid(format!("[{}] {}", f.code, f.message))
+                .with_path(&f.path)
+                .at(Some(planned.locate(f)))
+                .with_help(format!("run `tacosgen explain {}` for details", f.code));
+            if f.severity == Severity::Warning {
+                e = e.with_help(format!(
+                    "accept it with `acknowledge: [{{code: {}, reason: ...}}]` in the spec",
+                    f.code
+                ));
+                let text = e
+                    .render(&compiler.sources, self.color)
+                    .replacen("error", "warning", 1);
+                eprintln!("{text}");
+            } else {
+                self.error(compiler, &e);
+            }
+        }
+    }
+
+    /// Reports a stopped compilation and returns its exit code.
+    pub fn stop(&self, compiler: &Compiler, stop: &Stop) -> ExitCode {
+        match stop {
+            Stop::Invalid(errors) => {
+                for e in errors {
+                    self.error(compiler, e);
+                }
+                ExitCode::Invalid
+            }
+            Stop::PlanErrors(planned) => {
+                self.findings(compiler, planned, planned.plan.findings.iter());
+                ExitCode::Findings
+            }
+        }
+    }
+}
+
+fn run(cli: &Cli) -> ExitCode {
+    let ui = Ui::new(cli);
+    match &cli.command {
+        Command::Build(args) => build(&ui, args),
+        Command::Schema => {
+            print!("{}", crate::validate::schema_json());
+            ExitCode::Success
+        }
+    }
+}
+
+/// The spec files named on the command line, or every environment with `--all`.
+pub fn spec_paths(args: &SpecArgs) -> Result<Vec<PathBuf>, Error> {
+    if !args.all {
+        return Ok(args.specs.clone());
+    }
+    let dir = Path::new("environments");
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+    let mut specs = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io("list", dir, e))?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+        if is_yaml && !name.starts_with('_') && !name.starts_with("base") {
+            specs.push(path);
+        }
+    }
+    specs.sort();
+    if specs.is_empty() {
+        return Err(Error::invalid(
+            "no environments/*.yaml found (run from the repository root)",
+        ));
+    }
+    Ok(specs)
+}
+
+fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
+    let mut compiler = match Compiler::for_current_dir(args.spec.templates.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.render(&Default::default(), ui.color));
+            return ExitCode::Invalid;
+        }
+    };
+    let specs = match spec_paths(&args.spec) {
+        Ok(s) => s,
+        Err(e) => {
+            ui.error(&compiler, &e);
+            return ExitCode::Invalid;
+        }
+    };
+    let mut worst = ExitCode::Success;
+    for spec in specs {
+        let code = build_one(ui, &mut compiler, &spec, args);
+        if code as i32 > worst as i32 {
+            worst = code;
+        }
+    }
+    worst
+}
+
+fn build_one(ui: &Ui, compiler: &mut Compiler, spec: &Path, args: &BuildArgs) -> ExitCode {
+    let compiled = match compiler.compile(spec) {
+        Ok(c) => c,
+        Err(stop) => return ui.stop(compiler, &stop),
+    };
+    let planned = &compiled.planned;
+    ui.findings(compiler, planned, planned.warnings());
+    if args.spec.deny_warnings && planned.warnings().next().is_some() {
+        ui.info("error: warnings are denied (--deny-warnings); nothing written");
+        return ExitCode::Findings;
+    }
+    let dir = args.out.join(&planned.plan.environment);
+    match emit::emit(&dir, &compiled.files) {
+        Ok(outcome) => {
+            let what = match outcome {
+                emit::Outcome::Written => "wrote",
+                emit::Outcome::Unchanged => "unchanged",
+            };
+            ui.info(&format!(
+                "{}: {what} {} files in {}",
+                spec.display(),
+                compiled.files.len(),
+                dir.display()
+            ));
+            let _ = std::io::stderr().flush();
+            ExitCode::Success
+        }
+        Err(e) => {
+            ui.error(compiler, &e);
+            ExitCode::Invalid
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! Stage 1, **load**: read a spec file, resolve `extends`, apply `serviceDefaults`.
+//!
+//! The YAML is parsed with serde-saphyr into a [`Node`] tree in which every value remembers
+//! the file, line and column it came from. Merging keeps those origins, so an error found
+//! later (schema, types, plan) points at the line that actually set the value, even when it
+//! came from a base file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::error::{Error, FileId, Loc, Result, Sources};
+
+/// Largest spec file accepted.
+pub const MAX_SPEC_BYTES: u64 = 1 << 20;
+/// Deepest nesting accepted in a spec.
+pub const MAX_DEPTH: usize = 32;
+/// Longest `extends` chain accepted.
+pub const MAX_EXTENDS: usize = 8;
+
+/// A YAML value with its origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub loc: Loc,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Keys in document order, each with the location of the key itself.
+    Map(Vec<(String, Loc, Node)>),
+}
+
+impl Node {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _, _)| k == key).map(|(_, _, n)| n),
+            _ => None,
+        }
+    }
+
+    /// Location of the key `key` of this map, if present.
+    pub fn key_loc(&self, key: &str) -> Option<Loc> {
+        match &self.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _, _)| k == key)
+                .map(|(_, l, _)| *l),
+            _ => None,
+        }
+    }
+
+    /// Follows a path of map keys and sequence indexes; returns the deepest node reached
+    /// (so an error about a missing field points at its parent).
+    pub fn find<'a>(&self, path: impl IntoIterator<Item = &'a str>) -> &Node {
+        let mut node = self;
+        for seg in path {
+            let next = match &node.value {
+                Value::Map(_) => node.get(seg),
+                Value::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            match next {
+                Some(n) => node = n,
+                None => break,
+            }
+        }
+        node
+    }
+
+    /// The plain JSON value, for schema validation and typed deserialization.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, _, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn set_file(&mut self, file: FileId) {
+        self.loc.file = file;
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.set_file(file)),
+            Value::Map(entries) => entries.iter_mut().for_each(|(_, l, n)| {
+                l.file = file;
+                n.set_file(file)
+            }),
+            _ => {}
+        }
+    }
+
+    fn depth(&self) -> usize {
+        match &self.value {
+            Value::Seq(items) => 1 + items.iter().map(Node::depth).max().unwrap_or(0),
+            Value::Map(entries) => 1 + entries.iter().map(|(_, _, n)| n.depth()).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+/// Deep merge: maps merge by key (recursively), everything else in `over` replaces `base`.
+pub fn merge(base: &mut Node, over: Node) {
+    match (&mut base.value, over.value) {
+        (Value::Map(b), Value::Map(o)) => {
+            for (key, key_loc, value) in o {
+                match b.iter_mut().find(|(k, _, _)| *k == key) {
+                    Some((_, l, existing)) => {
+                        *l = key_loc;
+                        merge(existing, value);
+                    }
+                    None => b.push((key, key_loc, value)),
+                }
+            }
+            base.loc = over.loc;
+        }
+        (_, value) => {
+            base.value = value;
+            base.loc = over.loc;
+        }
+    }
+}
+
+/// What serde-saphyr gives us before locations get their file id.
+struct Raw(Value);
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> {
+        d.deserialize_any(RawVisitor)
+    }
+}
+
+fn node(s: Spanned<Raw>) -> Node {
+    Node {
+        loc: Loc {
+            file: FileId(0),
+            line: s.referenced.line() as u32,
+            col: s.referenced.column() as u32,
+        },
+        value: s.value.0,
+    }
+}
+
+struct Key(String);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        match Raw::deserialize(d)?.0 {
+            Value::Str(s) => Ok(Key(s)),
+            Value::Int(i) => Ok(Key(i.to_string())),
+            Value::Bool(b) => Ok(Key(b.to_string())),
+            _ => Err(de::Error::custom("mapping keys must be strings")),
+        }
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = Raw;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Raw, E> {
+        Ok(Raw(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Raw, E> {
+        Ok(Raw(Value::Int(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Raw, E> {
+        i64::try_from(v)
+            .map(|v| Raw(Value::Int(v)))
+            .map_err(|_| E::custom(format!("number {v} is too large")))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Raw, E> {
+        if v.is_finite() {
+            Ok(Raw(Value::Float(v)))
+        } else {
+            Err(E::custom("numbers must be finite (no .nan or .inf)"))
+        }
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Raw, E> {
+        Ok(Raw(Value::Str(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Raw, E> {
+        Ok(Raw(Value::Str(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Raw, E> {
+        Ok(Raw(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Raw, E> {
+        Ok(Raw(Value::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw, D::Error> {
+        Raw::deserialize(d)
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Raw, E> {
+        Err(E::custom("binary values are not allowed in a spec"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Raw>>()? {
+            items.push(node(item));
+        }
+        Ok(Raw(Value::Seq(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+        let mut entries: Vec<(String, Loc, Node)> = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<Key>>()? {
+            let value = map.next_value::<Spanned<Raw>>()?;
+            let loc = Loc {
+                file: FileId(0),
+                line: key.referenced.line() as u32,
+                col: key.referenced.column() as u32,
+            };
+            entries.push((key.value.0, loc, node(value)));
+        }
+        Ok(Raw(Value::Map(entries)))
+    }
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH + 8;
+    budget.max_nodes = 100_000;
+    budget.max_aliases = 1_000;
+    budget.max_documents = 1;
+    let mut opts = serde_saphyr::Options::default();
+    opts.budget = Some(budget);
+    // YAML 1.2 typing for untyped values: `on`/`no` stay strings, `014` and `1_000` stay
+    // strings. The typed structs decide what a scalar means.
+    opts.strict_booleans = true;
+    opts.leading_zero_numbers_as_strings = true;
+    opts.underscored_numbers_as_strings = true;
+    opts.with_snippet = false;
+    opts
+}
+
+/// Parses one YAML text into a located tree. `file` is the id in `sources`.
+pub fn parse(text: &str, file: FileId) -> Result<Node> {
+    let parsed: Result<Spanned<Raw>, serde_saphyr::Error> =
+        serde_saphyr::from_str_with_options(text, yaml_options());
+    match parsed {
+        Ok(raw) => {
+            let mut n = node(raw);
+            n.set_file(file);
+            if n.depth() > MAX_DEPTH {
+                return Err(Error::invalid(format!(
+                    "the spec nests deeper than {MAX_DEPTH} levels"
+                ))
+                .at(Some(n.loc)));
+            }
+            Ok(n)
+        }
+        Err(e) => {
+            let loc = e.location().map(|l| Loc {
+                file,
+                line: l.line() as u32,
+                col: l.column() as u32,
+            });
+            let msg = e.to_string();
+            // serde-saphyr appends " at line L column C"; the snippet shows that already.
+            let msg = match msg.rfind(" at line ") {
+                Some(i) if loc.is_some() => msg[..i].to_string(),
+                _ => msg,
+            };
+            Err(Error::invalid(format!("invalid YAML: {msg}")).at(loc.filter(|l| l.line > 0)))
+        }
+    }
+}
+
+/// A loaded spec: the merged tree, the files it came from, and its path relative to the
+/// repository root (for output headers).
+#[derive(Debug)]
+pub struct Loaded {
+    pub tree: Node,
+    /// The spec as named in output headers, relative to the repository root, `/`-separated.
+    pub display_path: String,
+}
+
+/// The repository root: the nearest ancestor of `start` with a `.git`, else `start` itself.
+pub fn repo_root(start: &Path) -> PathBuf {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+        dir = d.parent();
+    }
+    start.to_path_buf()
+}
+
+/// Reads a file for the loader, enforcing the size limit.
+pub fn read_spec_file(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::invalid(format!("{} is not a file", path.display())).with_file(path));
+    }
+    if meta.len() > MAX_SPEC_BYTES {
+        return Err(Error::invalid(format!(
+            "{} is {} bytes; specs are limited to {} bytes (1 MiB)",
+            path.display(),
+            meta.len(),
+            MAX_SPEC_BYTES
+        ))
+        .with_file(path));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::invalid(format!(
+            "{} is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+        .with_file(path)
+    })
+}
+
+/// Loads `path`, following `extends` (confined to `root`), and applies `serviceDefaults`.
+pub fn load(path: &Path, root: &Path, sources: &mut Sources) -> Result<Loaded> {
+    let root = root
+        .canonicalize()
+        .map_err(|e| Error::io("resolve", root, e))?;
+    let mut chain: Vec<PathBuf> = Vec::new();
+    let mut trees: Vec<Node> = Vec::new();
+    let mut current = path.to_path_buf();
+    let mut from: Option<Loc> = None;
+    loop {
+        let canon = current.canonicalize().map_err(|e| {
+            Error::io("read", &current, e)
+                .at(from)
+                .with_label("extended here")
+        })?;
+        if !canon.starts_with(&root) {
+            return Err(Error::invalid(format!(
+                "{} is outside the repository ({})",
+                current.display(),
+                root.display()
+            ))
+            .at(from)
+            .with_path("extends")
+            .with_help(chain_help(&chain, &canon, &root)));
+        }
+        if chain.contains(&canon) {
+            return Err(Error::invalid("`extends` forms a cycle")
+                .at(from)
+                .with_path("extends")
+                .with_help(chain_help(&chain, &canon, &root)));
+        }
+        if chain.len() >= MAX_EXTENDS {
+            return Err(Error::invalid(format!(
+                "`extends` chain is longer than {MAX_EXTENDS} files"
+            ))
+            .at(from)
+            .with_path("extends")
+            .with_help(chain_help(&chain, &canon, &root)));
+        }
+        let text = read_spec_file(&current)?;
+        let id = sources.add(relative_to_cwd(&current), text);
+        let tree = parse(sources.text(id), id)?;
+        if !matches!(tree.value, Value::Map(_)) {
+            return Err(Error::invalid(
+                "a spec must be a mapping of fields (environment, namespace, slo, services, ...)",
+            )
+            .at(Some(tree.loc)));
+        }
+        let next = match tree.get("extends") {
+            None => None,
+            Some(Node {
+                value: Value::Str(s),
+                loc,
+            }) => Some((s.clone(), *loc)),
+            Some(n) => {
+                return Err(Error::invalid("must be a file path (a string)")
+                    .with_path("extends")
+                    .at(Some(n.loc)));
+            }
+        };
+        chain.push(canon.clone());
+        trees.push(tree);
+        match next {
+            None => break,
+            Some((rel, loc)) => {
+                current = canon.parent().unwrap_or(&root).join(rel);
+                from = Some(loc);
+            }
+        }
+    }
+    // Merge from the root base down to the file named on the command line.
+    let mut trees = trees.into_iter().rev();
+    let mut merged = trees.next().expect("at least one file");
+    for t in trees {
+        merge(&mut merged, t);
+    }
+    if let Value::Map(entries) = &mut merged.value {
+        entries.retain(|(k, _, _)| k != "extends");
+    }
+    apply_service_defaults(&mut merged);
+    let display_path = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.strip_prefix(&root).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    Ok(Loaded {
+        tree: merged,
+        display_path,
+    })
+}
+
+/// `path` relative to the current directory when it is below it, for shorter messages.
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+fn chain_help(chain: &[PathBuf], next: &Path, root: &Path) -> String {
+    let show = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+    let mut parts: Vec<String> = chain.iter().map(|p| show(p)).collect();
+    parts.push(show(next));
+    format!("extends chain: {}", parts.join(" -> "))
+}
+
+/// Merges `serviceDefaults` under every entry of `services` and removes it.
+fn apply_service_defaults(tree: &mut Node) {
+    let Value::Map(entries) = &mut tree.value else {
+        return;
+    };
+    let Some(pos) = entries.iter().position(|(k, _, _)| k == "serviceDefaults") else {
+        return;
+    };
+    let (_, _, defaults) = entries.remove(pos);
+    if !matches!(defaults.value, Value::Map(_)) {
+        // Put it back so validation reports it with its location.
+        entries.insert(pos, ("serviceDefaults".into(), defaults.loc, defaults));
+        return;
+    }
+    if let Some((_, _, services)) = entries.iter_mut().find(|(k, _, _)| k == "services")
+        && let Value::Map(svcs) = &mut services.value
+    {
+        for (_, _, svc) in svcs.iter_mut() {
+            if matches!(svc.value, Value::Map(_) | Value::Null) {
+                let mut base = defaults.clone();
+                if svc.value == Value::Null {
+                    base.loc = svc.loc;
+                } else {
+                    merge(
+                        &mut base,
+                        std::mem::replace(
+                            svc,
+                            Node {
+                                loc: Loc::default(),
+                                value: Value::Null,
+                            },
+                        ),
+                    );
+                }
+                *svc = base;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(text: &str) -> Node {
+        parse(text, FileId(0)).unwrap()
+    }
+
+    #[test]
+    fn keeps_locations_and_yaml12_scalars() {
+        let t = tree("a:\n  b: on\n  c: 014\n  d: 5\n");
+        let b = t.find(["a", "b"]);
+        assert_eq!(b.value, Value::Str("on".into()));
+        assert_eq!((b.loc.line, b.loc.col), (2, 6));
+        assert_eq!(t.find(["a", "c"]).value, Value::Str("014".into()));
+        assert_eq!(t.find(["a", "d"]).value, Value::Int(5));
+    }
+
+    #[test]
+    fn merge_maps_by_key_and_replaces_lists() {
+        let mut base = tree("a: {x: 1, y: 2}\nl: [1, 2]\n");
+        merge(&mut base, tree("a: {y: 3}\nl: [9]\n"));
+        assert_eq!(
+            base.to_json(),
+            serde_json::json!({"a": {"x": 1, "y": 3}, "l": [9]})
+        );
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_with_location() {
+        let e = parse("a: 1\na: 2\n", FileId(0)).unwrap_err();
+        assert!(e.message.contains("duplicate"), "{}", e.message);
+        assert_eq!(e.loc.map(|l| l.line), Some(2));
+    }
+
+    #[test]
+    fn service_defaults_merge_under_each_service() {
+        let mut t = tree(
+            "serviceDefaults: {port: 8000, probes: {a: 1}}\nservices:\n  x: {port: 9000}\n  y: {probes: {b: 2}}\n",
+        );
+        apply_service_defaults(&mut t);
+        assert_eq!(
+            t.to_json(),
+            serde_json::json!({"services": {"x": {"port": 9000, "probes": {"a": 1}}, "y": {"port": 8000, "probes": {"a": 1, "b": 2}}}})
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! Stage 4, **render**: the plan through minijinja templates into output files.
+//!
+//! Templates are data: the defaults in `templates/` are embedded in the binary, and
+//! `--templates DIR` replaces any of them by name. Templates receive only the plan. In
+//! `*.yaml.j2` and `*.js.j2` templates every `{{ value }}` is JSON-escaped by minijinja's
+//! auto-escape, so a user string can never break out of its YAML scalar; `yaml_block` is the
+//! one filter that emits raw text, and it only emits a literal block it has checked.
+
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+
+/// One rendered file, with its path relative to `out/<env>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: String,
+    pub content: String,
+    /// Whether the file holds Kubernetes objects (verified, listed in kustomization.yaml,
+    /// printed by `generate`).
+    pub kubernetes: bool,
+}
+
+/// Which template makes which file. Files whose template renders no content are left out.
+const KUBERNETES_FILES: &[(&str, &str)] = &[
+    ("namespace.yaml.j2", "namespace.yaml"),
+    ("serviceaccounts.yaml.j2", "serviceaccounts.yaml"),
+    ("configmaps.yaml.j2", "configmaps.yaml"),
+    ("deployments.yaml.j2", "deployments.yaml"),
+    ("services.yaml.j2", "services.yaml"),
+    ("hpas.yaml.j2", "hpas.yaml"),
+    ("pdbs.yaml.j2", "pdbs.yaml"),
+    ("networkpolicies.yaml.j2", "networkpolicies.yaml"),
+    ("redis.yaml.j2", "redis.yaml"),
+    ("karpenter.yaml.j2", "karpenter.yaml"),
+];
+
+/// A template environment: the embedded defaults, optionally overridden from a directory.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// The embedded templates, with `dir`'s `*.j2` files replacing or adding to them.
+    pub fn new(dir: Option<&Path>) -> Result<Templates> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .expect("default delimiters are valid"),
+        );
+        env.add_filter("yaml_block", yaml_block);
+        env.add_filter("num", num);
+        env.add_filter("chomp", chomp);
+        minijinja_embed::load_templates!(&mut env);
+        if let Some(dir) = dir {
+            let entries =
+                std::fs::read_dir(dir).map_err(|e| Error::io("read templates from", dir, e))?;
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io("read templates from", dir, e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".j2") {
+                    names.push((name, entry.path()));
+                }
+            }
+            names.sort();
+            for (name, path) in names {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::io("read template", &path, e))?;
+                env.add_template_owned(name, text)
+                    .map_err(|e| template_error(&e, Some(&path)))?;
+            }
+        }
+        Ok(Templates { env })
+    }
+
+    /// Renders every output file of the plan, sorted by path.
+    pub fn render(&self, plan: &Plan) -> Result<Vec<OutputFile>> {
+        let plan_value = Value::from(minijinja::value::Serde(plan));
+        let mut files = Vec::new();
+        let mut conf = Vec::new();
+        if plan.redis.is_some() {
+            for role in ["master", "replica"] {
+                let text = self.render_one(
+                    "redis.conf.j2",
+                    context! { plan => plan_value.clone(), role },
+                )?;
+                conf.push((role.to_string(), text.clone()));
+                files.push(OutputFile {
+                    path: format!("redis/{role}.conf"),
+                    content: with_header(&plan.header, &text),
+                    kubernetes: false,
+                });
+            }
+        }
+        let conf_value = Value::from(
+            conf.into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        );
+        let mut resources = Vec::new();
+        for (template, path) in KUBERNETES_FILES {
+            let text = self.render_one(
+                template,
+                context! { plan => plan_value.clone(), conf => conf_value.clone() },
+            )?;
+            if has_content(&text) {
+                resources.push(*path);
+                files.push(OutputFile {
+                    path: (*path).to_string(),
+                    content: with_header(&plan.header, &text),
+                    kubernetes: true,
+                });
+            }
+        }
+        let text = self.render_one(
+            "kustomization.yaml.j2",
+            context! { plan => plan_value, resources },
+        )?;
+        files.push(OutputFile {
+            path: "kustomization.yaml".into(),
+            content: with_header(&plan.header, &text),
+            kubernetes: false,
+        });
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    fn render_one(&self, name: &str, ctx: Value) -> Result<String> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(&e, None))?;
+        tmpl.render(ctx).map_err(|e| template_error(&e, None))
+    }
+}
+
+/// Every generated file starts with the header; later stages (diff, check) recognise
+/// generated files by it.
+fn with_header(header: &str, text: &str) -> String {
+    let body = text.trim_start_matches('\n');
+    let mut out = String::with_capacity(header.len() + body.len() + 2);
+    out.push_str(header);
+    out.push('\n');
+    out.push_str(body);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+fn has_content(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#') && t != "---"
+    })
+}
+
+fn template_error(e: &minijinja::Error, path: Option<&Path>) -> Error {
+    // minijinja's Display already names the template and line: "... (in deployments.yaml.j2:44)".
+    let mut err = Error::invalid(format!("template error: {e}"));
+    if let Some(p) = path {
+        err = err.with_file(p);
+    }
+    err
+}
+
+/// `{{ text | yaml_block(6) }}`: a YAML literal block scalar indented by `indent` spaces.
+///
+/// It returns safe (unescaped) output, so it refuses anything a literal block cannot carry
+/// exactly (carriage returns, other control characters, a first line starting with a space,
+/// trailing blank lines) and falls back to a JSON-quoted string for those.
+fn yaml_block(value: String, indent: usize) -> Value {
+    let plain = !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        && !value.starts_with([' ', '\t', '\n'])
+        && !value.ends_with("\n\n")
+        && !value.contains(" \n")
+        && !value.lines().any(|l| l.starts_with('\t'));
+    if !plain {
+        let json = serde_json::to_string(&value).unwrap_or_else(|_| "\"\"".into());
+        return Value::from_safe_string(json);
+    }
+    let chomp = if value.ends_with('\n') { "|" } else { "|-" };
+    let pad = " ".repeat(indent);
+    let mut out = String::with_capacity(value.len() + value.lines().count() * (indent + 1) + 2);
+    out.push_str(chomp);
+    for line in value.lines() {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    Value::from_safe_string(out)
+}
+
+/// `{{ m.labels(...) | chomp }}`: drops trailing newlines of a macro's output, keeping it
+/// marked safe (already escaped) if it was.
+fn chomp(value: Value) -> Value {
+    let text = value.to_string();
+    let trimmed = text.trim_end_matches('\n').to_string();
+    if value.is_safe() {
+        Value::from_safe_string(trimmed)
+    } else {
+        Value::from(trimmed)
+    }
+}
+
+/// `{{ 30000.0 | num }}`: integers without a fraction, other numbers rounded to 3 places.
+fn num(value: f64) -> Value {
+    if (value - value.round()).abs() < 1e-9 {
+        Value::from(value.round() as i64)
+    } else {
+        Value::from((value * 1000.0).round() / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_block_emits_literal_or_falls_back() {
+        assert_eq!(yaml_block("a\nb\n".into(), 2).to_string(), "|\n  a\n  b");
+        assert_eq!(yaml_block("a".into(), 2).to_string(), "|-\n  a");
+        assert_eq!(yaml_block(" lead".into(), 2).to_string(), "\" lead\"");
+        assert_eq!(yaml_block("x\r\n".into(), 2).to_string(), "\"x\\r\\n\"");
+    }
+
+    #[test]
+    fn content_detection_ignores_comments_and_separators() {
+        assert!(!has_content("# c\n---\n\n"));
+        assert!(has_content("---\nkind: X\n"));
+    }
+}

@@ -1,0 +1,237 @@
+//! Stage 2, **validate**: the loaded tree against the JSON Schema and the typed structs.
+//!
+//! The schema is derived from [`crate::spec`] by schemars, so the committed
+//! `schemas/tacosgen.schema.json`, editor completion and this check never disagree. Typed
+//! deserialization runs first because its messages are the most specific (`512MB is not a
+//! Kubernetes unit`); the schema then reports every remaining violation (ranges, patterns) at
+//! once. Every error carries the field path and the file:line:column that set the value.
+
+use std::sync::OnceLock;
+
+use schemars::{Schema, SchemaGenerator, json_schema};
+
+use crate::error::{Error, Loc, Result, did_you_mean};
+use crate::load::{Loaded, Node, Value};
+use crate::spec::Spec;
+
+/// The JSON Schema of a spec, as committed in `schemas/tacosgen.schema.json`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Spec);
+    let mut text = serde_json::to_string_pretty(&schema).expect("schema serializes");
+    text.push('\n');
+    text
+}
+
+/// `serviceDefaults` takes any field of a service, none required.
+pub fn service_defaults_schema(generator: &mut SchemaGenerator) -> Schema {
+    let service = generator.subschema_for::<crate::spec::Service>();
+    json_schema!({
+        "description": "Fields merged under every entry of `services` (the entry wins): any field of a service, none required.",
+        "allOf": [service],
+        "$comment": "required fields of a service are checked after the merge"
+    })
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let mut schema = serde_json::to_value(schemars::schema_for!(Spec)).expect("schema");
+        // serviceDefaults is merged into services before validation; its `allOf` reference
+        // to the full Service (with required fields) is for editors only.
+        if let Some(p) = schema.pointer_mut("/properties/serviceDefaults") {
+            *p = serde_json::json!({});
+        }
+        jsonschema::validator_for(&schema).expect("derived schema compiles")
+    })
+}
+
+/// Validates the loaded tree and returns the typed spec.
+pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
+    let json = loaded.tree.to_json();
+    let spec: Spec = match serde_path_to_error::deserialize(&json) {
+        Ok(spec) => spec,
+        Err(err) => return Err(vec![typed_error(&loaded.tree, err)]),
+    };
+    let mut errors: Vec<Error> = validator()
+        .iter_errors(&json)
+        .map(|e| schema_error(&loaded.tree, &e))
+        .collect();
+    check_names(&loaded.tree, &spec, &mut errors);
+    if errors.is_empty() {
+        Ok(spec)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A DNS-1123 label: what Kubernetes accepts as a name, and safe as a file name.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn check_names(tree: &Node, spec: &Spec, errors: &mut Vec<Error>) {
+    let label = "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
+    for (map, keys) in [
+        ("services", spec.services.keys().collect::<Vec<_>>()),
+        ("nodePools", spec.node_pools.keys().collect()),
+    ] {
+        for key in keys {
+            if !is_dns_label(key) {
+                let loc = tree.get(map).and_then(|m| m.key_loc(key));
+                errors.push(
+                    Error::invalid(format!("name {key:?} {label}"))
+                        .with_path(format!("{map}.{key}"))
+                        .at(loc),
+                );
+            }
+        }
+    }
+    // Service names become object names with suffixes like `-headless`; keep room for them.
+    for (name, svc) in &spec.services {
+        for key in svc.env.keys() {
+            let ok = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                let loc = tree.find(["services", name, "env"]).key_loc(key);
+                errors.push(
+                    Error::invalid(format!(
+                        "environment variable name {key:?} must be letters, digits and '_', not starting with a digit"
+                    ))
+                    .with_path(format!("services.{name}.env.{key}"))
+                    .at(loc),
+                );
+            }
+        }
+    }
+    if spec.services.is_empty() {
+        errors.push(
+            Error::invalid("at least one service is required")
+                .with_path("services")
+                .at(tree.get("services").map(|n| n.loc)),
+        );
+    }
+}
+
+fn pointer_segments(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+fn dotted(segments: &[String]) -> String {
+    if segments.is_empty() {
+        "(top level)".into()
+    } else {
+        segments.join(".")
+    }
+}
+
+fn locate(tree: &Node, segments: &[String]) -> Loc {
+    tree.find(segments.iter().map(String::as_str)).loc
+}
+
+fn schema_error(tree: &Node, e: &jsonschema::ValidationError<'_>) -> Error {
+    use jsonschema::error::ValidationErrorKind as K;
+    let segments = pointer_segments(e.instance_path().as_str());
+    let path = dotted(&segments);
+    let mut err = Error::invalid(e.to_string()).with_path(&path);
+    let mut loc = locate(tree, &segments);
+    match e.kind() {
+        K::AdditionalProperties { unexpected } => {
+            if let Some(key) = unexpected.first() {
+                loc = tree
+                    .find(segments.iter().map(String::as_str))
+                    .key_loc(key)
+                    .unwrap_or(loc);
+            }
+        }
+        K::Enum { options } => {
+            let allowed: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(|v| v.to_string()).collect())
+                .unwrap_or_default();
+            err = err.with_help(format!("allowed: {}", allowed.join(", ")));
+        }
+        _ => {}
+    }
+    err.at(Some(loc)).with_label("here")
+}
+
+fn typed_error(tree: &Node, err: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let segments: Vec<String> = err
+        .path()
+        .iter()
+        .map(|s| match s {
+            serde_path_to_error::Segment::Seq { index } => index.to_string(),
+            serde_path_to_error::Segment::Map { key } => key.clone(),
+            serde_path_to_error::Segment::Enum { variant } => variant.clone(),
+            serde_path_to_error::Segment::Unknown => "?".into(),
+        })
+        .collect();
+    let inner = err.into_inner().to_string();
+    let mut error = Error::invalid(inner.clone());
+    let mut loc = locate(tree, &segments);
+    // serde says "unknown field `x`, expected one of `a`, `b`": point at the key, suggest.
+    if let Some(rest) = inner.strip_prefix("unknown field `") {
+        let (field, tail) = rest.split_once('`').unwrap_or((rest, ""));
+        let parent = &segments[..segments.len().saturating_sub(1)];
+        let parent_path = if segments.last().map(String::as_str) == Some(field) {
+            parent
+        } else {
+            &segments[..]
+        };
+        let node = tree.find(parent_path.iter().map(String::as_str));
+        loc = node.key_loc(field).unwrap_or(loc);
+        let expected: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+        error = Error::invalid(format!("unknown field `{field}`"));
+        if let Some(s) = did_you_mean(field, expected.iter().copied()) {
+            error = error.with_help(format!("did you mean `{s}`?"));
+        }
+        if !expected.is_empty() {
+            error = error.with_help(format!("allowed here: {}", expected.join(", ")));
+        }
+        let mut full = parent_path.to_vec();
+        full.push(field.to_string());
+        return error
+            .with_path(dotted(&full))
+            .at(Some(loc))
+            .with_label("unknown field");
+    }
+    if inner.starts_with("missing field") {
+        error = error.with_label("in this mapping");
+    } else if inner.contains("WhenUnderutilized") {
+        error = error.with_help(
+            "`WhenUnderutilized` is the karpenter.sh/v1beta1 spelling; karpenter.sh/v1 renamed it \
+             `WhenEmptyOrUnderutilized`, and v1beta1 rejected it together with consolidateAfter",
+        );
+    } else {
+        error = error.with_label("here");
+    }
+    if let Value::Null = tree.find(segments.iter().map(String::as_str)).value
+        && inner.starts_with("invalid type: null")
+    {
+        error = error.with_help("the value is empty; write one after the colon or remove the key");
+    }
+    error.with_path(dotted(&segments)).at(Some(loc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(is_dns_label("gateway-api"));
+        assert!(!is_dns_label("Gateway"));
+        assert!(!is_dns_label("-x"));
+        assert!(!is_dns_label("../etc"));
+        assert!(!is_dns_label(&"a".repeat(64)));
+    }
+}
