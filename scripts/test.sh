@@ -98,6 +98,9 @@ else
     printf '%s\n' "$want_stamp" >"$STAMP" # written last: no stamp = incomplete
 fi
 
+# Python < 3.13 venvs lack this: keep the ~430 MB venv out of `git add -A`.
+printf '*\n' >"$VENV/.gitignore"
+
 if [ "${1:-}" = "--install-only" ]; then
     log "tools installed; not running tests (--install-only)"
     exit 0
