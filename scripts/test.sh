@@ -63,6 +63,7 @@ done
 PYTHON="${PYTHON:-python3}"
 VENV="$REPO_ROOT/.venv-tools"
 REQS="$REPO_ROOT/scripts/test-requirements.txt"
+PIP_VERSION=26.3 # the venv's bundled pip 23.2 needs about twice the CPU time
 STAMP="$VENV/.installed"
 venv_tools=(kubernetes-validate check-jsonschema checkov pre-commit)
 
@@ -71,7 +72,7 @@ if ! command -v "$PYTHON" >/dev/null 2>&1 || ! "$PYTHON" -c 'import venv, ensure
     PYTHON=python3
 fi
 
-want_stamp="$(sha256sum "$REQS" | cut -d' ' -f1) python-$("$PYTHON" -c 'import platform; print(platform.python_version())')"
+want_stamp="$(sha256sum "$REQS" | cut -d' ' -f1) pip-$PIP_VERSION python-$("$PYTHON" -c 'import platform; print(platform.python_version())')"
 
 venv_ok() {
     [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ] || return 1
@@ -88,6 +89,7 @@ else
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV"
     PIP=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input)
+    "${PIP[@]}" install -q "pip==$PIP_VERSION"
     "${PIP[@]}" install -q -r "$REQS"
     "${PIP[@]}" check
     # Smoke test: every tool starts (checkov offline, see tests/common/tools.rs).
