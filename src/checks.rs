@@ -679,3 +679,6 @@ fn scale_up(
         });
     }
 }
+
+#[cfg(test)]
+mod tests;
