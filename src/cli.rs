@@ -48,6 +48,25 @@ pub enum Command {
   tacosgen build --all
   tacosgen build environments/dev.yaml --out /tmp/out --templates my-templates/")]
     Build(BuildArgs),
+    /// Print the capacity plan: derived numbers, their calculation, resources, nodes, cost and
+    /// findings.
+    #[command(after_help = "Examples:
+  tacosgen plan environments/prod.yaml
+  tacosgen plan environments/prod.yaml --output json | jq .cost
+  tacosgen plan --all --deny-warnings
+
+With several specs, text reports follow each other and JSON objects are printed one after
+another (a JSON stream, as `jq` reads it).
+
+Exit codes: 0 plan without errors; 1 the plan has errors (or warnings with --deny-warnings),
+the report is still printed; 2 invalid input.")]
+    Plan(PlanArgs),
+    /// Explain a finding code (TG001...), or list all codes.
+    #[command(after_help = "Examples:\n  tacosgen explain TG007\n  tacosgen explain")]
+    Explain {
+        /// The code, e.g. TG007 (case-insensitive). Omit to list every code.
+        code: Option<String>,
+    },
     /// Print the JSON Schema of a spec.
     #[command(after_help = "Example:\n  tacosgen schema > schemas/tacosgen.schema.json")]
     Schema,
@@ -76,6 +95,21 @@ pub struct BuildArgs {
     /// Output root; each environment goes to <DIR>/<environment>/.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 /// Parses the arguments and runs the command; returns the exit code.
@@ -175,6 +209,8 @@ fn run(cli: &Cli) -> ExitCode {
     let ui = Ui::new(cli);
     match &cli.command {
         Command::Build(args) => build(&ui, args),
+        Command::Plan(args) => plan(&ui, args),
+        Command::Explain { code } => explain(code.as_deref()),
         Command::Schema => {
             print!("{}", crate::validate::schema_json());
             ExitCode::Success
@@ -267,5 +303,99 @@ fn build_one(ui: &Ui, compiler: &mut Compiler, spec: &Path, args: &BuildArgs) ->
             ui.error(compiler, &e);
             ExitCode::Invalid
         }
+    }
+}
+
+fn plan(ui: &Ui, args: &PlanArgs) -> ExitCode {
+    let mut compiler = match Compiler::for_current_dir(args.spec.templates.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.render(&Default::default(), ui.color));
+            return ExitCode::Invalid;
+        }
+    };
+    let specs = match spec_paths(&args.spec) {
+        Ok(s) => s,
+        Err(e) => {
+            ui.error(&compiler, &e);
+            return ExitCode::Invalid;
+        }
+    };
+    let mut worst = ExitCode::Success;
+    for (i, spec) in specs.iter().enumerate() {
+        let planned = match compiler.plan(spec) {
+            Ok(p) => p,
+            Err(Stop::PlanErrors(p)) => *p,
+            Err(stop) => {
+                worst = ui.stop(&compiler, &stop);
+                continue;
+            }
+        };
+        let out = match args.output {
+            OutputFormat::Json => Ok(crate::report::Report::new(&planned.plan).to_json()),
+            OutputFormat::Text => compiler.capacity_report(&planned.plan),
+        };
+        match out {
+            Ok(text) => {
+                if i > 0 && args.output == OutputFormat::Text {
+                    println!();
+                }
+                print!("{text}");
+            }
+            Err(e) => {
+                ui.error(&compiler, &e);
+                worst = ExitCode::Invalid;
+                continue;
+            }
+        }
+        let _ = std::io::stdout().flush();
+        ui.findings(&compiler, &planned, planned.plan.findings.iter());
+        let code = if planned.plan.has_errors() {
+            ExitCode::Findings
+        } else if args.spec.deny_warnings && planned.warnings().next().is_some() {
+            ui.info("error: warnings are denied (--deny-warnings)");
+            ExitCode::Findings
+        } else {
+            ExitCode::Success
+        };
+        if code as i32 > worst as i32 {
+            worst = code;
+        }
+    }
+    worst
+}
+
+fn explain(code: Option<&str>) -> ExitCode {
+    let list = || {
+        crate::findings::CODES
+            .iter()
+            .map(|c| format!("  {}  {}", c.code, c.title))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match code {
+        None => {
+            println!(
+                "Finding codes (`tacosgen explain CODE` for details):\n{}",
+                list()
+            );
+            ExitCode::Success
+        }
+        Some(code) => match crate::findings::explain(code) {
+            Some(c) => {
+                println!(
+                    "{}: {}\n\n{}\n\nWhat to change: {}",
+                    c.code, c.title, c.explanation, c.fix
+                );
+                ExitCode::Success
+            }
+            None => {
+                eprintln!(
+                    "error: unknown finding code {code:?}; the codes are:\n{}",
+                    list()
+                );
+                ExitCode::Invalid
+            }
+        },
     }
 }

@@ -10,13 +10,17 @@
 //! [`Compiler`] runs the stages for one spec; the CLI (`cli.rs`) only parses arguments,
 //! calls it and prints.
 
+pub mod capacity;
+pub mod checks;
 pub mod cli;
 pub mod crds;
 pub mod emit;
 pub mod error;
+pub mod findings;
 pub mod load;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod spec;
 pub mod units;
 pub mod validate;
@@ -125,14 +129,22 @@ impl Compiler {
         Ok(planned)
     }
 
+    fn templates(&self) -> Result<&Templates> {
+        self.templates
+            .get_or_init(|| Templates::new(self.templates_dir.as_deref()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The capacity report of a plan as text (`tacosgen plan`).
+    pub fn capacity_report(&self, plan: &Plan) -> Result<String> {
+        self.templates()?.render_capacity(plan)
+    }
+
     /// The whole pipeline up to (not including) writing.
     pub fn compile(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
         let planned = self.plan(spec_path)?;
-        let templates = self
-            .templates
-            .get_or_init(|| Templates::new(self.templates_dir.as_deref()))
-            .as_ref()
-            .map_err(Clone::clone)?;
+        let templates = self.templates()?;
         let files = templates.render(&planned.plan)?;
         let documents = verify::verify(&files, &planned.plan.namespace)?;
         Ok(Compiled {

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::capacity::{self, Capacity, ServiceResources};
+use crate::checks;
+use crate::findings::{self, INCONSISTENT_SPEC};
 use crate::spec::{self, Spec};
 
 /// Numbers within this distance of an integer count as that integer before rounding up, so
@@ -56,6 +59,8 @@ pub struct Plan {
     pub services: Vec<ServicePlan>,
     pub redis: Option<RedisPlan>,
     pub node_pools: Vec<NodePoolPlan>,
+    /// Resources, nodes, cost, alert thresholds and load-test phases (`tacosgen plan`).
+    pub capacity: Capacity,
     pub findings: Vec<Finding>,
 }
 
@@ -95,6 +100,8 @@ pub struct ServicePlan {
     pub calls: Vec<Callee>,
     /// Whether the service talks to Redis (it has a `redisPool`).
     pub uses_redis: bool,
+    /// CPU and memory at the replica bounds.
+    pub capacity: ServiceResources,
     /// ConfigMap entries, sorted by name.
     pub env: Vec<EnvVar>,
     /// The calculation basis, one line per derived number.
@@ -167,7 +174,7 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
     let mut findings = Vec::new();
     let rps = service_rps(spec, &mut findings);
     let redis = spec.redis.as_ref().map(|r| redis_plan(spec, r));
-    let services = spec
+    let services: Vec<ServicePlan> = spec
         .services
         .iter()
         .map(|(name, svc)| {
@@ -200,13 +207,17 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
             && !spec.node_pools.contains_key(pool)
         {
             findings.push(Finding {
-                code: "TG000",
+                code: INCONSISTENT_SPEC,
                 severity: Severity::Error,
                 message: format!("node pool {pool:?} is not defined under nodePools"),
                 path: format!("services.{name}.placement.nodePool"),
             });
         }
     }
+    let capacity_rps = capacity::capacity_rps(spec, &services);
+    let derived = checks::check(spec, &services, redis.as_ref(), capacity_rps, &mut findings);
+    let capacity = capacity::capacity(spec, &services, redis.as_ref(), derived, &mut findings);
+    findings::acknowledge(&mut findings, &spec.acknowledge);
     findings.sort_by(|a, b| (a.severity, &a.path, a.code).cmp(&(b.severity, &b.path, b.code)));
     Plan {
         environment: spec.environment.clone(),
@@ -223,6 +234,7 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
         services,
         redis,
         node_pools,
+        capacity,
         findings,
     }
 }
@@ -238,7 +250,7 @@ fn service_rps<'a>(spec: &'a Spec, findings: &mut Vec<Finding>) -> BTreeMap<&'a 
             && !spec.services.contains_key(f)
         {
             findings.push(Finding {
-                code: "TG000",
+                code: INCONSISTENT_SPEC,
                 severity: Severity::Error,
                 message: format!("traffic comes from {f:?}, which is not a service of this spec"),
                 path: format!("services.{name}.traffic.from"),
@@ -273,7 +285,7 @@ fn service_rps<'a>(spec: &'a Spec, findings: &mut Vec<Finding>) -> BTreeMap<&'a 
             .is_some_and(|f| !spec.services.contains_key(f));
         if !reached && !dangling {
             findings.push(Finding {
-                code: "TG000",
+                code: INCONSISTENT_SPEC,
                 severity: Severity::Error,
                 message: "traffic sources form a cycle, so no request ever reaches this service"
                     .into(),
@@ -344,19 +356,6 @@ fn service_plan(
         }
     };
     let max_capacity_rps = max_replicas as f64 * svc.per_pod_rps;
-    if max_capacity_rps + EPS < rps {
-        findings.push(Finding {
-            code: "TG001",
-            severity: Severity::Error,
-            message: format!(
-                "maxReplicas {max_replicas} × {} RPS per pod = {} RPS cannot carry the service's {} RPS; raise max to at least {pods_needed} ({pods_with_headroom} with headroom)",
-                fmt_num(svc.per_pod_rps),
-                fmt_num(max_capacity_rps),
-                fmt_num(rps)
-            ),
-            path: path("replicas.max"),
-        });
-    }
 
     let min_load = spec.capacity.min_load_percent;
     let derived_min = ceil(rps * min_load / 100.0 / svc.per_pod_rps).max(2);
@@ -380,7 +379,7 @@ fn service_plan(
     };
     if min_replicas > max_replicas {
         findings.push(Finding {
-            code: "TG000",
+            code: INCONSISTENT_SPEC,
             severity: Severity::Error,
             message: format!(
                 "minReplicas {min_replicas} is above maxReplicas {max_replicas}; the HPA rejects that"
@@ -395,7 +394,7 @@ fn service_plan(
     ) {
         (Some(_), Some(_)) => {
             findings.push(Finding {
-                code: "TG000",
+                code: INCONSISTENT_SPEC,
                 severity: Severity::Error,
                 message: "a PodDisruptionBudget takes minAvailable or maxUnavailable, not both"
                     .into(),
@@ -470,6 +469,7 @@ fn service_plan(
             })
             .collect(),
         uses_redis: svc.redis_pool.is_some(),
+        capacity: capacity::service_resources(min_replicas, max_replicas, &svc.resources),
         env: service_env(name, svc, redis, findings),
         basis,
     }
@@ -544,7 +544,7 @@ fn service_env(
     for (k, v) in &svc.env {
         if env.contains_key(k) {
             findings.push(Finding {
-                code: "TG000",
+                code: INCONSISTENT_SPEC,
                 severity: Severity::Error,
                 message: format!(
                     "{k} is already set from a typed field (redisPool, httpClient, circuitBreaker, rateLimit); set it there"

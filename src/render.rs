@@ -58,6 +58,8 @@ impl Templates {
         env.add_filter("yaml_block", yaml_block);
         env.add_filter("num", num);
         env.add_filter("chomp", chomp);
+        env.add_filter("n", |x: f64| crate::capacity::num(x));
+        env.add_filter("usd", |x: f64| crate::capacity::usd(x));
         minijinja_embed::load_templates!(&mut env);
         if let Some(dir) = dir {
             let entries =
@@ -119,6 +121,11 @@ impl Templates {
                 });
             }
         }
+        files.push(OutputFile {
+            path: "CAPACITY.md".into(),
+            content: with_header(&plan.header, &self.render_capacity(plan)?),
+            kubernetes: false,
+        });
         let text = self.render_one(
             "kustomization.yaml.j2",
             context! { plan => plan_value, resources },
@@ -130,6 +137,13 @@ impl Templates {
         });
         files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(files)
+    }
+
+    /// The capacity report (`tacosgen plan`, out/<env>/CAPACITY.md), without the header.
+    pub fn render_capacity(&self, plan: &Plan) -> Result<String> {
+        let plan_value = Value::from(minijinja::value::Serde(plan));
+        let text = self.render_one("CAPACITY.md.j2", context! { plan => plan_value })?;
+        Ok(text.trim_start_matches('\n').to_string())
     }
 
     fn render_one(&self, name: &str, ctx: Value) -> Result<String> {

@@ -288,6 +288,10 @@ pub struct Probes {
     pub readiness: Probe,
     #[serde(default = "default_liveness")]
     pub liveness: Probe,
+    /// Measured seconds from container start until the app serves; the planner checks that
+    /// liveness cannot kill a pod still starting (default: the readiness initial delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_seconds: Option<u32>,
 }
 
 impl Default for Probes {
@@ -295,6 +299,7 @@ impl Default for Probes {
         Probes {
             readiness: default_readiness(),
             liveness: default_liveness(),
+            startup_seconds: None,
         }
     }
 }
@@ -548,6 +553,26 @@ pub struct Redis {
     #[serde(default = "default_disabled_commands")]
     pub disabled_commands: Vec<String>,
     pub resources: Resources,
+    /// A managed Redis to compare the in-cluster one with in the capacity report (e.g. an
+    /// ElastiCache node type and its price); informational only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_alternative: Option<ManagedRedis>,
+}
+
+/// A managed Redis offering and its price.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManagedRedis {
+    /// The offering, e.g. `cache.r6g.xlarge`.
+    #[schemars(length(min = 1))]
+    pub instance_type: String,
+    /// Price of one node in USD per hour.
+    #[schemars(range(min = 0))]
+    pub hourly_usd: f64,
+    /// Nodes (primary plus replicas).
+    #[serde(default = "one")]
+    #[schemars(range(min = 1))]
+    pub nodes: u32,
 }
 
 fn default_redis_image() -> String {
@@ -714,6 +739,10 @@ pub struct InstanceType {
     /// On-demand price in USD per hour.
     #[schemars(range(min = 0))]
     pub hourly_usd: f64,
+    /// Pods a node can hold (VPC CNI ENI limit; default: the built-in entry's, else 110).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_pods: Option<u32>,
 }
 
 /// Alert thresholds.
