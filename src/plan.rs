@@ -15,7 +15,7 @@ use crate::spec::{self, Spec};
 /// 30000 / 1000 × 1.5 is 45 pods, not 46 from floating-point noise.
 const EPS: f64 = 1e-9;
 
-fn ceil(x: f64) -> u64 {
+pub(crate) fn ceil(x: f64) -> u64 {
     (x - EPS).ceil().max(0.0) as u64
 }
 
@@ -56,6 +56,10 @@ pub struct Plan {
     pub services: Vec<ServicePlan>,
     pub redis: Option<RedisPlan>,
     pub node_pools: Vec<NodePoolPlan>,
+    /// Alerts, runbook and dashboard (src/observe.rs).
+    pub monitoring: crate::observe::MonitoringPlan,
+    /// k6 scenarios (src/observe.rs).
+    pub load_test: crate::observe::LoadTestPlan,
     pub findings: Vec<Finding>,
 }
 
@@ -167,7 +171,7 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
     let mut findings = Vec::new();
     let rps = service_rps(spec, &mut findings);
     let redis = spec.redis.as_ref().map(|r| redis_plan(spec, r));
-    let services = spec
+    let services: Vec<ServicePlan> = spec
         .services
         .iter()
         .map(|(name, svc)| {
@@ -207,6 +211,8 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
             });
         }
     }
+    let (monitoring, load_test) =
+        crate::observe::observe(spec, &services, redis.as_ref(), &mut findings);
     findings.sort_by(|a, b| (a.severity, &a.path, a.code).cmp(&(b.severity, &b.path, b.code)));
     Plan {
         environment: spec.environment.clone(),
@@ -223,6 +229,8 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
         services,
         redis,
         node_pools,
+        monitoring,
+        load_test,
         findings,
     }
 }
@@ -284,7 +292,7 @@ fn service_rps<'a>(spec: &'a Spec, findings: &mut Vec<Finding>) -> BTreeMap<&'a 
     rps
 }
 
-fn fmt_num(x: f64) -> String {
+pub(crate) fn fmt_num(x: f64) -> String {
     if (x - x.round()).abs() < 1e-6 {
         group_thousands(x.round() as i64)
     } else {
