@@ -614,3 +614,28 @@ fn changing_the_slo_moves_thresholds_scenario_rates_and_vu_bounds() {
     let warm = &after.plan.load_test.scenarios[0];
     assert_eq!(warm.rate, 500, "100 VUs / 0.2 s");
 }
+
+#[test]
+fn a_critical_margin_not_below_the_warning_margin_is_a_plan_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = repo().join("environments");
+    std::fs::copy(envs.join("base.yaml"), dir.path().join("base.yaml")).unwrap();
+    let prod = std::fs::read_to_string(envs.join("prod.yaml")).unwrap();
+    let swapped = prod.replace("rpsCriticalMargin: 1000", "rpsCriticalMargin: 3000");
+    assert_ne!(swapped, prod);
+    std::fs::write(dir.path().join("prod.yaml"), swapped).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tacosgen"))
+        .current_dir(dir.path())
+        .args(["build", "prod.yaml", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "critical margin (3,000 RPS) must be smaller than the warning margin (2,000 RPS)"
+        ),
+        "{stderr}"
+    );
+}
