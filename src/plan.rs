@@ -18,7 +18,7 @@ use crate::spec::{self, Spec};
 /// 30000 / 1000 × 1.5 is 45 pods, not 46 from floating-point noise.
 const EPS: f64 = 1e-9;
 
-fn ceil(x: f64) -> u64 {
+pub(crate) fn ceil(x: f64) -> u64 {
     (x - EPS).ceil().max(0.0) as u64
 }
 
@@ -61,6 +61,10 @@ pub struct Plan {
     pub node_pools: Vec<NodePoolPlan>,
     /// Resources, nodes, cost, alert thresholds and load-test phases (`tacosgen plan`).
     pub capacity: Capacity,
+    /// Alerts, runbook and dashboard (src/observe.rs).
+    pub monitoring: crate::observe::MonitoringPlan,
+    /// k6 scenarios (src/observe.rs).
+    pub load_test: crate::observe::LoadTestPlan,
     pub findings: Vec<Finding>,
 }
 
@@ -217,6 +221,8 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
     let capacity_rps = capacity::capacity_rps(spec, &services);
     let derived = checks::check(spec, &services, redis.as_ref(), capacity_rps, &mut findings);
     let capacity = capacity::capacity(spec, &services, redis.as_ref(), derived, &mut findings);
+    let (monitoring, load_test) =
+        crate::observe::observe(spec, &services, redis.as_ref(), &capacity);
     findings::acknowledge(&mut findings, &spec.acknowledge);
     findings.sort_by(|a, b| (a.severity, &a.path, a.code).cmp(&(b.severity, &b.path, b.code)));
     Plan {
@@ -235,6 +241,8 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
         redis,
         node_pools,
         capacity,
+        monitoring,
+        load_test,
         findings,
     }
 }
@@ -296,7 +304,7 @@ fn service_rps<'a>(spec: &'a Spec, findings: &mut Vec<Finding>) -> BTreeMap<&'a 
     rps
 }
 
-fn fmt_num(x: f64) -> String {
+pub(crate) fn fmt_num(x: f64) -> String {
     if (x - x.round()).abs() < 1e-6 {
         group_thousands(x.round() as i64)
     } else {

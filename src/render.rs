@@ -35,6 +35,14 @@ const KUBERNETES_FILES: &[(&str, &str)] = &[
     ("networkpolicies.yaml.j2", "networkpolicies.yaml"),
     ("redis.yaml.j2", "redis.yaml"),
     ("karpenter.yaml.j2", "karpenter.yaml"),
+    ("prometheusrule.yaml.j2", "monitoring/prometheusrule.yaml"),
+    ("dashboard.yaml.j2", "monitoring/dashboard.yaml"),
+];
+
+/// Other files made from the plan alone (not Kubernetes objects).
+const OTHER_FILES: &[(&str, &str)] = &[
+    ("runbook.md.j2", "RUNBOOK.md"),
+    ("k6.js.j2", "loadtest/k6.js"),
 ];
 
 /// A template environment: the embedded defaults, optionally overridden from a directory.
@@ -60,6 +68,7 @@ impl Templates {
         env.add_filter("chomp", chomp);
         env.add_filter("n", |x: f64| crate::capacity::num(x));
         env.add_filter("usd", |x: f64| crate::capacity::usd(x));
+        env.add_filter("thousands", |x: f64| crate::plan::fmt_num(x));
         minijinja_embed::load_templates!(&mut env);
         if let Some(dir) = dir {
             let entries =
@@ -123,9 +132,22 @@ impl Templates {
         }
         files.push(OutputFile {
             path: "CAPACITY.md".into(),
-            content: with_header(&plan.header, &self.render_capacity(plan)?),
+            content: with_header(
+                &header_for("CAPACITY.md", &plan.header),
+                &self.render_capacity(plan)?,
+            ),
             kubernetes: false,
         });
+        for (template, path) in OTHER_FILES {
+            let text = self.render_one(template, context! { plan => plan_value.clone() })?;
+            if has_content(&text) {
+                files.push(OutputFile {
+                    path: (*path).to_string(),
+                    content: with_header(&header_for(path, &plan.header), &text),
+                    kubernetes: false,
+                });
+            }
+        }
         let text = self.render_one(
             "kustomization.yaml.j2",
             context! { plan => plan_value, resources },
@@ -167,6 +189,19 @@ fn with_header(header: &str, text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The header as a comment of the file's language: `#` lines are not comments in JavaScript
+/// and are a title in Markdown.
+fn header_for(path: &str, header: &str) -> String {
+    let text = header.trim_start_matches("# ");
+    if path.ends_with(".js") {
+        format!("// {text}")
+    } else if path.ends_with(".md") {
+        format!("<!-- {text} -->")
+    } else {
+        header.to_string()
+    }
 }
 
 fn has_content(text: &str) -> bool {

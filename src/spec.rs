@@ -57,6 +57,9 @@ pub struct Spec {
     /// The load-test phases.
     #[serde(default)]
     pub load_test: LoadTest,
+    /// Metric and label names the alerts and the dashboard query, and where they are published.
+    #[serde(default)]
+    pub monitoring: Monitoring,
     /// Warnings this environment accepts on purpose, each with the reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acknowledge: Vec<Acknowledgement>,
@@ -767,6 +770,18 @@ pub struct Alerts {
     #[serde(default = "default_cpu_alert")]
     #[schemars(range(min = 1, max = 1000))]
     pub cpu_percent_of_requests: f64,
+    /// Redis memory warning threshold, percent of `maxmemory`.
+    #[serde(default = "default_redis_memory_alert")]
+    #[schemars(range(min = 1, max = 100))]
+    pub redis_memory_percent: f64,
+    /// Redis key-space hit-rate warning threshold in percent (fires below it).
+    #[serde(default = "default_redis_hit_rate_alert")]
+    #[schemars(range(min = 0, max = 100))]
+    pub redis_hit_rate_percent: f64,
+    /// Redis evictions per second above which the cache is too small for its working set.
+    #[serde(default = "default_redis_evictions_alert")]
+    #[schemars(range(min = 0))]
+    pub redis_evictions_per_second: f64,
 }
 
 fn default_rps_warning_margin() -> Rate {
@@ -781,6 +796,15 @@ fn default_error_rate() -> f64 {
 fn default_cpu_alert() -> f64 {
     80.0
 }
+fn default_redis_memory_alert() -> f64 {
+    90.0
+}
+fn default_redis_hit_rate_alert() -> f64 {
+    80.0
+}
+fn default_redis_evictions_alert() -> f64 {
+    100.0
+}
 
 impl Default for Alerts {
     fn default() -> Self {
@@ -790,17 +814,39 @@ impl Default for Alerts {
             latency_p99_ms: None,
             error_rate_percent: default_error_rate(),
             cpu_percent_of_requests: default_cpu_alert(),
+            redis_memory_percent: default_redis_memory_alert(),
+            redis_hit_rate_percent: default_redis_hit_rate_alert(),
+            redis_evictions_per_second: default_redis_evictions_alert(),
         }
     }
 }
 
 /// Load-test plan.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LoadTest {
     /// Phases, run in order.
     #[serde(default)]
     pub phases: Vec<LoadPhase>,
+    /// k6 `maxVUs` = this × `preAllocatedVUs` (Little's law at the SLO latency), so requests up
+    /// to this many times slower than the SLO still keep the arrival rate before k6 drops
+    /// iterations.
+    #[serde(default = "default_max_vus_factor")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_vus_factor: f64,
+}
+
+fn default_max_vus_factor() -> f64 {
+    2.0
+}
+
+impl Default for LoadTest {
+    fn default() -> Self {
+        LoadTest {
+            phases: Vec::new(),
+            max_vus_factor: default_max_vus_factor(),
+        }
+    }
 }
 
 /// One load-test phase.
@@ -834,4 +880,174 @@ pub struct Acknowledgement {
     /// Why this environment accepts it.
     #[schemars(length(min = 1))]
     pub reason: String,
+}
+
+/// What the alerts and the dashboard query and where they are published. The defaults match
+/// Spring Boot/Micrometer request metrics scraped by the Prometheus Operator, cAdvisor,
+/// kube-state-metrics, redis_exporter and kube-prometheus-stack's rule and dashboard selectors.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Monitoring {
+    /// Labels of the PrometheusRule; they must match the Prometheus `ruleSelector`.
+    #[serde(default = "default_rule_labels")]
+    pub rule_labels: BTreeMap<String, String>,
+    /// Labels of the dashboard ConfigMap; the Grafana sidecar loads ConfigMaps carrying them.
+    #[serde(default = "default_dashboard_labels")]
+    pub dashboard_labels: BTreeMap<String, String>,
+    /// Base URL the repository is browsed at (e.g. `https://github.com/org/repo/blob/main`);
+    /// each alert's `runbook_url` is `<base>/out/<env>/RUNBOOK.md#<alert>`. Omitted: the
+    /// repository-relative path.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^https?://[^\s]+$"))]
+    pub runbook_base_url: Option<String>,
+    #[serde(default)]
+    pub metrics: MetricNames,
+    #[serde(default)]
+    pub labels: LabelNames,
+    /// Value of the `labels.service` label on redis_exporter's series.
+    #[serde(default = "default_redis_job")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_.:/-]+$"))]
+    pub redis_job: String,
+}
+
+fn default_rule_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([("release".into(), "kube-prometheus-stack".into())])
+}
+fn default_dashboard_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([("grafana_dashboard".into(), "1".into())])
+}
+fn default_redis_job() -> String {
+    "redis-exporter".into()
+}
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        Monitoring {
+            rule_labels: default_rule_labels(),
+            dashboard_labels: default_dashboard_labels(),
+            runbook_base_url: None,
+            metrics: MetricNames::default(),
+            labels: LabelNames::default(),
+            redis_job: default_redis_job(),
+        }
+    }
+}
+
+/// Prometheus metric names.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricNames {
+    /// Counter of HTTP requests served, with the status code as a label.
+    #[serde(default = "default_requests_metric")]
+    #[schemars(regex(pattern = r"^[A-Za-z_:][A-Za-z0-9_:]*$"))]
+    pub requests: String,
+    /// Buckets (`le`, in seconds) of the request-duration histogram. It needs a bucket boundary
+    /// at the SLO latency: `histogram_quantile` interpolates inside a bucket.
+    #[serde(default = "default_duration_bucket_metric")]
+    #[schemars(regex(pattern = r"^[A-Za-z_:][A-Za-z0-9_:]*$"))]
+    pub request_duration_bucket: String,
+    /// CPU seconds used per container (cAdvisor).
+    #[serde(default = "default_cpu_metric")]
+    #[schemars(regex(pattern = r"^[A-Za-z_:][A-Za-z0-9_:]*$"))]
+    pub cpu_usage: String,
+    /// Memory bytes used per container (cAdvisor).
+    #[serde(default = "default_memory_metric")]
+    #[schemars(regex(pattern = r"^[A-Za-z_:][A-Za-z0-9_:]*$"))]
+    pub memory_usage: String,
+    /// Container resource requests with a `resource` label (kube-state-metrics).
+    #[serde(default = "default_requests_resource_metric")]
+    #[schemars(regex(pattern = r"^[A-Za-z_:][A-Za-z0-9_:]*$"))]
+    pub resource_requests: String,
+    /// Current replicas of each HPA, labelled `horizontalpodautoscaler` (kube-state-metrics).
+    #[serde(default = "default_hpa_metric")]
+    #[schemars(regex(pattern = r"^[A-Za-z_:][A-Za-z0-9_:]*$"))]
+    pub hpa_current_replicas: String,
+    /// Prefix of redis_exporter's metrics (its `--namespace`): `<prefix>_up`,
+    /// `<prefix>_keyspace_hits_total`, ...
+    #[serde(default = "default_redis_prefix")]
+    #[schemars(regex(pattern = r"^[A-Za-z_:][A-Za-z0-9_:]*$"))]
+    pub redis_prefix: String,
+}
+
+fn default_requests_metric() -> String {
+    "http_server_requests_seconds_count".into()
+}
+fn default_duration_bucket_metric() -> String {
+    "http_server_requests_seconds_bucket".into()
+}
+fn default_cpu_metric() -> String {
+    "container_cpu_usage_seconds_total".into()
+}
+fn default_memory_metric() -> String {
+    "container_memory_working_set_bytes".into()
+}
+fn default_requests_resource_metric() -> String {
+    "kube_pod_container_resource_requests".into()
+}
+fn default_hpa_metric() -> String {
+    "kube_horizontalpodautoscaler_status_current_replicas".into()
+}
+fn default_redis_prefix() -> String {
+    "redis".into()
+}
+
+impl Default for MetricNames {
+    fn default() -> Self {
+        MetricNames {
+            requests: default_requests_metric(),
+            request_duration_bucket: default_duration_bucket_metric(),
+            cpu_usage: default_cpu_metric(),
+            memory_usage: default_memory_metric(),
+            resource_requests: default_requests_resource_metric(),
+            hpa_current_replicas: default_hpa_metric(),
+            redis_prefix: default_redis_prefix(),
+        }
+    }
+}
+
+/// Prometheus label names.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelNames {
+    /// Label holding the Kubernetes namespace.
+    #[serde(default = "default_namespace_label")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub namespace: String,
+    /// Label whose value is the service name on the request metrics (a ServiceMonitor sets
+    /// `job` to the Service's name).
+    #[serde(default = "default_service_label")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub service: String,
+    /// Label holding the HTTP status code on the request counter.
+    #[serde(default = "default_status_label")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub status: String,
+    /// Label holding the container name on the cAdvisor and kube-state-metrics series.
+    #[serde(default = "default_container_label")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub container: String,
+}
+
+fn default_namespace_label() -> String {
+    "namespace".into()
+}
+fn default_service_label() -> String {
+    "job".into()
+}
+fn default_status_label() -> String {
+    "status".into()
+}
+fn default_container_label() -> String {
+    "container".into()
+}
+
+impl Default for LabelNames {
+    fn default() -> Self {
+        LabelNames {
+            namespace: default_namespace_label(),
+            service: default_service_label(),
+            status: default_status_label(),
+            container: default_container_label(),
+        }
+    }
 }

@@ -218,6 +218,7 @@ fn check_object(id: &ObjectId, value: &serde_json::Value, namespace: &str) -> Ve
         }
         ("policy/v1", "PodDisruptionBudget") => typed::<policy::v1::PodDisruptionBudget>(value),
         ("networking.k8s.io/v1", "NetworkPolicy") => typed::<networking::v1::NetworkPolicy>(value),
+        ("monitoring.coreos.com/v1", "PrometheusRule") => crate::promrule::check(value),
         ("karpenter.sh/v1", "NodePool") | ("karpenter.k8s.aws/v1", "EC2NodeClass") => {
             crate::crds::check(id, value)
         }

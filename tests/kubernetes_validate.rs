@@ -31,12 +31,16 @@ fn every_builtin_object_passes_kubernetes_validate_strict() {
             let text =
                 std::fs::read_to_string(out.path().join(env).join(file.as_str().unwrap())).unwrap();
             for (i, doc) in common::documents(&text).into_iter().enumerate() {
-                if !is_builtin(doc["apiVersion"].as_str().unwrap()) {
+                let api = doc["apiVersion"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{env}/{file}: no apiVersion: {doc}"));
+                if !is_builtin(api) {
                     continue;
                 }
-                let path = scratch
-                    .path()
-                    .join(format!("{env}-{}-{i}.json", file.as_str().unwrap()));
+                let path = scratch.path().join(format!(
+                    "{env}-{}-{i}.json",
+                    file.as_str().unwrap().replace('/', "_")
+                ));
                 std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
                 files.push(path);
                 count += 1;
