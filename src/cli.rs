@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, ExitCode};
 use crate::plan::{Finding, Severity};
-use crate::{Compiler, Planned, Stop, emit};
+use crate::{Compiler, Planned, Stop, diff, emit};
 
 const EXIT_CODES: &str = "Exit codes:
   0  success (for diff/check: no differences)
@@ -48,6 +48,25 @@ pub enum Command {
   tacosgen build --all
   tacosgen build environments/dev.yaml --out /tmp/out --templates my-templates/")]
     Build(BuildArgs),
+    /// Show what a build would change in out/<env>/: a summary, then a unified diff per object.
+    #[command(after_help = "Examples:
+  tacosgen diff environments/prod.yaml
+  tacosgen diff --all --output json | jq '.changes[].fields'
+
+Exit codes: 0 no differences, 1 differences, 2 an error (including a spec whose plan has
+errors: it cannot be compared).")]
+    Diff(DiffArgs),
+    /// Fail (exit 1) with the diff when out/ is stale; print nothing when it is up to date.
+    #[command(
+        after_help = "For CI and the pre-commit hook `tacosgen-check`. Writes nothing.
+
+Examples:
+  tacosgen check
+  tacosgen check environments/prod.yaml
+
+Exit codes: 0 up to date, 1 out/ differs from the specs, 2 an error."
+    )]
+    Check(CheckArgs),
     /// Print the JSON Schema of a spec.
     #[command(after_help = "Example:\n  tacosgen schema > schemas/tacosgen.schema.json")]
     Schema,
@@ -74,6 +93,40 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
     /// Output root; each environment goes to <DIR>/<environment>/.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Output root to compare with; each environment is in <DIR>/<environment>/.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Human-readable diff, or a JSON list of changes with their changed field paths.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Spec files (environments/<env>.yaml); every environment when none is given.
+    #[arg(conflicts_with = "all")]
+    pub specs: Vec<PathBuf>,
+    /// Every environments/*.yaml (the default).
+    #[arg(long)]
+    pub all: bool,
+    /// Template directory whose *.j2 files replace the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Output root to compare with; each environment is in <DIR>/<environment>/.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
 }
@@ -175,6 +228,8 @@ fn run(cli: &Cli) -> ExitCode {
     let ui = Ui::new(cli);
     match &cli.command {
         Command::Build(args) => build(&ui, args),
+        Command::Diff(args) => diff_cmd(&ui, cli.color, args),
+        Command::Check(args) => check(&ui, cli.color, args),
         Command::Schema => {
             print!("{}", crate::validate::schema_json());
             ExitCode::Success
@@ -268,4 +323,121 @@ fn build_one(ui: &Ui, compiler: &mut Compiler, spec: &Path, args: &BuildArgs) ->
             ExitCode::Invalid
         }
     }
+}
+
+/// Colour for stdout (where diffs go), by the same rules as messages on stderr.
+fn stdout_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Compiles each spec and compares it with `<out>/<env>/`. Errors are printed as they come;
+/// the code is Invalid if any spec could not be compared (plan errors included: a comparison
+/// that did not happen must not pass for "no differences" nor for "differences").
+fn compare_all(
+    ui: &Ui,
+    spec: &SpecArgs,
+    out: &Path,
+    warnings: bool,
+) -> (Vec<diff::EnvDiff>, ExitCode) {
+    let mut compiler = match Compiler::for_current_dir(spec.templates.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.render(&Default::default(), ui.color));
+            return (Vec::new(), ExitCode::Invalid);
+        }
+    };
+    let specs = match spec_paths(spec) {
+        Ok(s) => s,
+        Err(e) => {
+            ui.error(&compiler, &e);
+            return (Vec::new(), ExitCode::Invalid);
+        }
+    };
+    let mut diffs = Vec::new();
+    let mut code = ExitCode::Success;
+    for path in specs {
+        let compiled = match compiler.compile(&path) {
+            Ok(c) => c,
+            Err(stop) => {
+                ui.stop(&compiler, &stop);
+                code = ExitCode::Invalid;
+                continue;
+            }
+        };
+        let planned = &compiled.planned;
+        if warnings {
+            ui.findings(&compiler, planned, planned.warnings());
+        }
+        if spec.deny_warnings && planned.warnings().next().is_some() {
+            ui.info("error: warnings are denied (--deny-warnings); not compared");
+            code = ExitCode::Invalid;
+            continue;
+        }
+        let env = &planned.plan.environment;
+        match diff::compare(
+            &path,
+            env,
+            &compiled.files,
+            &compiled.documents,
+            &out.join(env),
+        ) {
+            Ok(d) => diffs.push(d),
+            Err(e) => {
+                ui.error(&compiler, &e);
+                code = ExitCode::Invalid;
+            }
+        }
+    }
+    if code == ExitCode::Success && diffs.iter().any(|d| !d.is_clean()) {
+        code = ExitCode::Findings;
+    }
+    (diffs, code)
+}
+
+fn diff_cmd(ui: &Ui, color: ColorChoice, args: &DiffArgs) -> ExitCode {
+    let (diffs, code) = compare_all(ui, &args.spec, &args.out, true);
+    match args.output {
+        OutputFormat::Json => print!("{}", diff::render_json(&diffs)),
+        OutputFormat::Text => {
+            print!("{}", diff::render_text(&diffs, stdout_color(color)));
+            if code == ExitCode::Success {
+                ui.info("no differences");
+            }
+        }
+    }
+    code
+}
+
+fn check(ui: &Ui, color: ColorChoice, args: &CheckArgs) -> ExitCode {
+    let spec = SpecArgs {
+        all: args.all || args.specs.is_empty(),
+        specs: args.specs.clone(),
+        templates: args.templates.clone(),
+        deny_warnings: false,
+    };
+    let (diffs, code) = compare_all(ui, &spec, &args.out, false);
+    let stale: Vec<_> = diffs.iter().filter(|d| !d.is_clean()).cloned().collect();
+    if stale.is_empty() {
+        return code;
+    }
+    print!("{}", diff::render_text(&stale, stdout_color(color)));
+    let _ = std::io::stdout().flush();
+    let mut cmd = String::from("tacosgen build");
+    if let Some(t) = &args.templates {
+        cmd += &format!(" --templates {}", t.display());
+    }
+    if args.out != Path::new("out") {
+        cmd += &format!(" --out {}", args.out.display());
+    }
+    for d in &stale {
+        cmd += &format!(" {}", d.spec.display());
+    }
+    eprintln!("out/ is stale; run: {cmd}");
+    code
 }

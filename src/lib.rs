@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod crds;
+pub mod diff;
 pub mod emit;
 pub mod error;
 pub mod load;
