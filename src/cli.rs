@@ -381,13 +381,24 @@ fn compare_all(
         }
         let env = &planned.plan.environment;
         match diff::compare(
-            &path,
+            Some(&path),
             env,
             &compiled.files,
             &compiled.documents,
             &out.join(env),
         ) {
             Ok(d) => diffs.push(d),
+            Err(e) => {
+                ui.error(&compiler, &e);
+                code = ExitCode::Invalid;
+            }
+        }
+    }
+    // Only a complete run knows every environment, so only it can tell an orphan.
+    if spec.all && code == ExitCode::Success {
+        let envs = diffs.iter().map(|d| d.environment.clone()).collect();
+        match diff::orphans(out, &envs) {
+            Ok(orphans) => diffs.extend(orphans),
             Err(e) => {
                 ui.error(&compiler, &e);
                 code = ExitCode::Invalid;
@@ -428,16 +439,28 @@ fn check(ui: &Ui, color: ColorChoice, args: &CheckArgs) -> ExitCode {
     }
     print!("{}", diff::render_text(&stale, stdout_color(color)));
     let _ = std::io::stdout().flush();
-    let mut cmd = String::from("tacosgen build");
-    if let Some(t) = &args.templates {
-        cmd += &format!(" --templates {}", t.display());
+    let mut fix = Vec::new();
+    let specs: Vec<_> = stale.iter().filter_map(|d| d.spec.as_ref()).collect();
+    if !specs.is_empty() {
+        let mut cmd = String::from("tacosgen build");
+        if let Some(t) = &args.templates {
+            cmd += &format!(" --templates {}", t.display());
+        }
+        if args.out != Path::new("out") {
+            cmd += &format!(" --out {}", args.out.display());
+        }
+        for spec in specs {
+            cmd += &format!(" {}", spec.display());
+        }
+        fix.push(cmd);
     }
-    if args.out != Path::new("out") {
-        cmd += &format!(" --out {}", args.out.display());
+    for d in stale.iter().filter(|d| d.spec.is_none()) {
+        fix.push(if d.unmanaged.is_empty() {
+            format!("rm -r {}", d.dir.display())
+        } else {
+            format!("remove the generated files of {}", d.dir.display())
+        });
     }
-    for d in &stale {
-        cmd += &format!(" {}", d.spec.display());
-    }
-    eprintln!("out/ is stale; run: {cmd}");
+    eprintln!("out/ is stale; run: {}", fix.join(" && "));
     code
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use similar::{Algorithm, ChangeTag, DiffOp, TextDiff};
 
 use crate::emit;
-use crate::error::{FileId, Result};
+use crate::error::{Error, FileId, Result};
 use crate::load;
 use crate::render::OutputFile;
 use crate::verify::{Document, ObjectId, split_documents};
@@ -86,7 +86,8 @@ impl Entry {
 /// The comparison of one environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvDiff {
-    pub spec: PathBuf,
+    /// The spec compiled, or `None` for an output directory that no spec builds any more.
+    pub spec: Option<PathBuf>,
     pub environment: String,
     /// The compared directory, `out/<env>`.
     pub dir: PathBuf,
@@ -127,10 +128,39 @@ fn key(id: &ObjectId) -> Key {
     )
 }
 
+/// Output directories under `out` that hold generated files but belong to none of
+/// `environments` (every environment the specs build): their spec was deleted or renamed, and
+/// Argo CD would go on deploying them. Everything generated in them shows as removed.
+pub fn orphans(out: &Path, environments: &BTreeSet<String>) -> Result<Vec<EnvDiff>> {
+    let entries = match std::fs::read_dir(out) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", out, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", out, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Hidden entries are emit's lock files and temporary trees.
+        if entry.path().is_dir() && !name.starts_with('.') && !environments.contains(&name) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    let mut diffs = Vec::new();
+    for name in names {
+        let d = compare(None, &name, &[], &[], &out.join(&name))?;
+        if !d.is_clean() {
+            diffs.push(d);
+        }
+    }
+    Ok(diffs)
+}
+
 /// Compares the built `files` (with `documents`, their parsed Kubernetes objects as returned
 /// by verify) with the tree under `dir`.
 pub fn compare(
-    spec: &Path,
+    spec: Option<&Path>,
     environment: &str,
     files: &[OutputFile],
     documents: &[Vec<Document>],
@@ -217,7 +247,7 @@ pub fn compare(
     }
     entries.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     Ok(EnvDiff {
-        spec: spec.to_path_buf(),
+        spec: spec.map(Path::to_path_buf),
         environment: environment.to_string(),
         dir: dir.to_path_buf(),
         entries,
@@ -429,7 +459,10 @@ pub fn render_text(diffs: &[EnvDiff], color: bool) -> String {
             paint(
                 color,
                 BOLD,
-                &format!("{}/ vs {}: {changes}", d.dir.display(), d.spec.display())
+                &match &d.spec {
+                    Some(spec) => format!("{}/ vs {}: {changes}", d.dir.display(), spec.display()),
+                    None => format!("{}/ is built by no spec: {changes}", d.dir.display()),
+                }
             )
         );
         if d.missing {
@@ -619,7 +652,14 @@ mod tests {
 
     fn run(dir: &Path, built: Vec<(OutputFile, Vec<Document>)>) -> EnvDiff {
         let (files, docs): (Vec<_>, Vec<_>) = built.into_iter().unzip();
-        compare(Path::new("environments/x.yaml"), "x", &files, &docs, dir).unwrap()
+        compare(
+            Some(Path::new("environments/x.yaml")),
+            "x",
+            &files,
+            &docs,
+            dir,
+        )
+        .unwrap()
     }
 
     const DEPLOY: &str = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: ns\nspec:\n  replicas: 2\n";

@@ -270,3 +270,44 @@ fn errors_are_exit_2_never_a_clean_diff() {
     );
     assert_eq!(run(repo.path(), &["diff", "missing.yaml"]).0, 2);
 }
+
+#[test]
+fn output_of_a_deleted_spec_is_stale_for_all() {
+    let repo = scratch();
+    let qa = repo.path().join("environments/qa.yaml");
+    let dev = fs::read_to_string(repo.path().join(SPEC)).unwrap();
+    fs::write(&qa, dev.replace("environment: dev", "environment: qa")).unwrap();
+    assert_eq!(run(repo.path(), &["build", "--all"]).0, 0);
+    fs::remove_file(&qa).unwrap();
+
+    let (code, out, err) = run(repo.path(), &["check"]);
+    assert_eq!(code, 1);
+    let summary = out.split_once("\n\n").unwrap().0;
+    let mut lines = summary.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("out/qa/ is built by no spec: "),
+        "{out}"
+    );
+    let built = tree(&repo.path().join("out/dev")).len();
+    let removed: Vec<_> = lines.collect();
+    assert!(removed.len() >= built, "{out}");
+    assert!(
+        removed.iter().all(|l| l.starts_with("- ")),
+        "only removals: {out}"
+    );
+    assert_eq!(err, "out/ is stale; run: rm -r out/qa\n");
+    // Naming specs compares only those: dev is current.
+    assert_eq!(run(repo.path(), &["check", SPEC]).0, 0);
+
+    fs::write(repo.path().join("out/qa/NOTES.md"), "mine\n").unwrap();
+    let (_, _, err) = run(repo.path(), &["check"]);
+    assert_eq!(
+        err,
+        "out/ is stale; run: remove the generated files of out/qa\n"
+    );
+    fs::remove_dir_all(repo.path().join("out/qa")).unwrap();
+    assert_eq!(run(repo.path(), &["check"]).0, 0);
+}
