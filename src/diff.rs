@@ -170,7 +170,7 @@ pub fn compare(
     let mut committed = BTreeMap::new();
     let mut unmanaged = Vec::new();
     for (path, content) in emit::read_tree(dir)? {
-        let path = path.to_string_lossy().replace('\\', "/");
+        let path = path.to_string_lossy().into_owned();
         if emit::is_generated(&content) {
             committed.insert(path, content);
         } else {
@@ -223,8 +223,8 @@ pub fn compare(
     // Committed files that the build no longer makes.
     for (path, bytes) in committed {
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        match parse_objects(&path, &text) {
-            Ok(objs) if is_yaml(&path) && !objs.is_empty() => {
+        match is_yaml(&path).then(|| parse_objects(&path, &text)) {
+            Some(Ok(objs)) if !objs.is_empty() => {
                 old_objs.extend(objs);
                 pooled.push((Some(text), None, path));
             }
