@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, ExitCode};
 use crate::plan::{Finding, Severity};
-use crate::{Compiler, Planned, Stop, emit};
+use crate::{Compiler, Planned, Stop, diff, emit};
 
 const EXIT_CODES: &str = "Exit codes:
   0  success (for diff/check: no differences)
@@ -67,6 +67,25 @@ the report is still printed; 2 invalid input.")]
         /// The code, e.g. TG007 (case-insensitive). Omit to list every code.
         code: Option<String>,
     },
+    /// Show what a build would change in out/<env>/: a summary, then a unified diff per object.
+    #[command(after_help = "Examples:
+  tacosgen diff environments/prod.yaml
+  tacosgen diff --all --output json | jq '.changes[].fields'
+
+Exit codes: 0 no differences, 1 differences, 2 an error (including a spec whose plan has
+errors: it cannot be compared).")]
+    Diff(DiffArgs),
+    /// Fail (exit 1) with the diff when out/ is stale; print nothing when it is up to date.
+    #[command(
+        after_help = "For CI and the pre-commit hook `tacosgen-check`. Writes nothing.
+
+Examples:
+  tacosgen check
+  tacosgen check environments/prod.yaml
+
+Exit codes: 0 up to date, 1 out/ differs from the specs, 2 an error."
+    )]
+    Check(CheckArgs),
     /// Print the JSON Schema of a spec.
     #[command(after_help = "Example:\n  tacosgen schema > schemas/tacosgen.schema.json")]
     Schema,
@@ -106,10 +125,38 @@ pub struct PlanArgs {
     pub output: OutputFormat,
 }
 
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Output root to compare with; each environment is in <DIR>/<environment>/.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Human-readable diff, or a JSON list of changes with their changed field paths.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Spec files (environments/<env>.yaml); every environment when none is given.
+    #[arg(conflicts_with = "all")]
+    pub specs: Vec<PathBuf>,
+    /// Every environments/*.yaml (the default).
+    #[arg(long)]
+    pub all: bool,
+    /// Template directory whose *.j2 files replace the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Output root to compare with; each environment is in <DIR>/<environment>/.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
 }
 
 /// Parses the arguments and runs the command; returns the exit code.
@@ -211,6 +258,8 @@ fn run(cli: &Cli) -> ExitCode {
         Command::Build(args) => build(&ui, args),
         Command::Plan(args) => plan(&ui, args),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Diff(args) => diff_cmd(&ui, cli.color, args),
+        Command::Check(args) => check(&ui, cli.color, args),
         Command::Schema => {
             print!("{}", crate::validate::schema_json());
             ExitCode::Success
@@ -398,4 +447,144 @@ fn explain(code: Option<&str>) -> ExitCode {
             }
         },
     }
+}
+
+/// Colour for stdout (where diffs go), by the same rules as messages on stderr.
+fn stdout_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Compiles each spec and compares it with `<out>/<env>/`. Errors are printed as they come;
+/// the code is Invalid if any spec could not be compared (plan errors included: a comparison
+/// that did not happen must not pass for "no differences" nor for "differences").
+fn compare_all(
+    ui: &Ui,
+    spec: &SpecArgs,
+    out: &Path,
+    warnings: bool,
+) -> (Vec<diff::EnvDiff>, ExitCode) {
+    let mut compiler = match Compiler::for_current_dir(spec.templates.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.render(&Default::default(), ui.color));
+            return (Vec::new(), ExitCode::Invalid);
+        }
+    };
+    let specs = match spec_paths(spec) {
+        Ok(s) => s,
+        Err(e) => {
+            ui.error(&compiler, &e);
+            return (Vec::new(), ExitCode::Invalid);
+        }
+    };
+    let mut diffs = Vec::new();
+    let mut code = ExitCode::Success;
+    for path in specs {
+        let compiled = match compiler.compile(&path) {
+            Ok(c) => c,
+            Err(stop) => {
+                ui.stop(&compiler, &stop);
+                code = ExitCode::Invalid;
+                continue;
+            }
+        };
+        let planned = &compiled.planned;
+        if warnings {
+            ui.findings(&compiler, planned, planned.warnings());
+        }
+        if spec.deny_warnings && planned.warnings().next().is_some() {
+            ui.info("error: warnings are denied (--deny-warnings); not compared");
+            code = ExitCode::Invalid;
+            continue;
+        }
+        let env = &planned.plan.environment;
+        match diff::compare(
+            Some(&path),
+            env,
+            &compiled.files,
+            &compiled.documents,
+            &out.join(env),
+        ) {
+            Ok(d) => diffs.push(d),
+            Err(e) => {
+                ui.error(&compiler, &e);
+                code = ExitCode::Invalid;
+            }
+        }
+    }
+    // Only a complete run knows every environment, so only it can tell an orphan.
+    if spec.all && code == ExitCode::Success {
+        let envs = diffs.iter().map(|d| d.environment.clone()).collect();
+        match diff::orphans(out, &envs) {
+            Ok(orphans) => diffs.extend(orphans),
+            Err(e) => {
+                ui.error(&compiler, &e);
+                code = ExitCode::Invalid;
+            }
+        }
+    }
+    if code == ExitCode::Success && diffs.iter().any(|d| !d.is_clean()) {
+        code = ExitCode::Findings;
+    }
+    (diffs, code)
+}
+
+fn diff_cmd(ui: &Ui, color: ColorChoice, args: &DiffArgs) -> ExitCode {
+    let (diffs, code) = compare_all(ui, &args.spec, &args.out, true);
+    match args.output {
+        OutputFormat::Json => print!("{}", diff::render_json(&diffs)),
+        OutputFormat::Text => {
+            print!("{}", diff::render_text(&diffs, stdout_color(color)));
+            if code == ExitCode::Success {
+                ui.info("no differences");
+            }
+        }
+    }
+    code
+}
+
+fn check(ui: &Ui, color: ColorChoice, args: &CheckArgs) -> ExitCode {
+    let spec = SpecArgs {
+        all: args.all || args.specs.is_empty(),
+        specs: args.specs.clone(),
+        templates: args.templates.clone(),
+        deny_warnings: false,
+    };
+    let (diffs, code) = compare_all(ui, &spec, &args.out, false);
+    let stale: Vec<_> = diffs.iter().filter(|d| !d.is_clean()).cloned().collect();
+    if stale.is_empty() {
+        return code;
+    }
+    print!("{}", diff::render_text(&stale, stdout_color(color)));
+    let _ = std::io::stdout().flush();
+    let mut fix = Vec::new();
+    let specs: Vec<_> = stale.iter().filter_map(|d| d.spec.as_ref()).collect();
+    if !specs.is_empty() {
+        let mut cmd = String::from("tacosgen build");
+        if let Some(t) = &args.templates {
+            cmd += &format!(" --templates {}", t.display());
+        }
+        if args.out != Path::new("out") {
+            cmd += &format!(" --out {}", args.out.display());
+        }
+        for spec in specs {
+            cmd += &format!(" {}", spec.display());
+        }
+        fix.push(cmd);
+    }
+    for d in stale.iter().filter(|d| d.spec.is_none()) {
+        fix.push(if d.unmanaged.is_empty() {
+            format!("rm -r {}", d.dir.display())
+        } else {
+            format!("remove the generated files of {}", d.dir.display())
+        });
+    }
+    eprintln!("out/ is stale; run: {}", fix.join(" && "));
+    code
 }

@@ -14,6 +14,7 @@ pub mod capacity;
 pub mod checks;
 pub mod cli;
 pub mod crds;
+pub mod diff;
 pub mod emit;
 pub mod error;
 pub mod findings;
