@@ -48,6 +48,19 @@ pub enum Command {
   tacosgen build --all
   tacosgen build environments/dev.yaml --out /tmp/out --templates my-templates/")]
     Build(BuildArgs),
+    /// Print one environment's Kubernetes objects as a YAML stream (the Argo CD plugin command).
+    #[command(
+        after_help = "The environment comes from, in order: SPEC; the plugin parameter \
+`environment` (PARAM_ENVIRONMENT or ARGOCD_APP_PARAMETERS); ARGOCD_ENV_TACOSGEN_ENV.
+A name resolves to environments/<name>.yaml in the current directory. On failure stdout is
+empty and stderr holds one line.
+
+Examples:
+  tacosgen generate prod
+  tacosgen generate environments/prod.yaml | kubectl apply --dry-run=server -f -
+  ARGOCD_ENV_TACOSGEN_ENV=staging tacosgen generate"
+    )]
+    Generate(GenerateArgs),
     /// Print the JSON Schema of a spec.
     #[command(after_help = "Example:\n  tacosgen schema > schemas/tacosgen.schema.json")]
     Schema,
@@ -76,6 +89,12 @@ pub struct BuildArgs {
     /// Output root; each environment goes to <DIR>/<environment>/.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// A spec path, or an environment name (environments/<name>.yaml).
+    pub spec: Option<String>,
 }
 
 /// Parses the arguments and runs the command; returns the exit code.
@@ -175,6 +194,9 @@ fn run(cli: &Cli) -> ExitCode {
     let ui = Ui::new(cli);
     match &cli.command {
         Command::Build(args) => build(&ui, args),
+        Command::Generate(args) => {
+            crate::generate::run(&crate::generate::Inputs::from_env(args.spec.clone()))
+        }
         Command::Schema => {
             print!("{}", crate::validate::schema_json());
             ExitCode::Success

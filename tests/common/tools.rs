@@ -78,7 +78,10 @@ fn install_hint(name: &str) -> String {
     let pin = std::fs::read_to_string(&reqs)
         .unwrap_or_default()
         .lines()
-        .find(|l| l.split_once("==").is_some_and(|(pkg, _)| norm(pkg) == norm(name)))
+        .find(|l| {
+            l.split_once("==")
+                .is_some_and(|(pkg, _)| norm(pkg) == norm(name))
+        })
         .map(str::trim)
         .map(str::to_owned);
     match pin {
