@@ -50,7 +50,7 @@ pub enum Command {
     Build(BuildArgs),
     /// Print one environment's Kubernetes objects as a YAML stream (the Argo CD plugin command).
     #[command(
-        after_help = "The environment comes from, in order: SPEC; the plugin parameter \
+        after_help = "The environment comes from, in order: SPEC; the plugin parameter
 `environment` (PARAM_ENVIRONMENT or ARGOCD_APP_PARAMETERS); ARGOCD_ENV_TACOSGEN_ENV.
 A name resolves to environments/<name>.yaml in the current directory. On failure stdout is
 empty and stderr holds one line.
@@ -195,7 +195,8 @@ fn run(cli: &Cli) -> ExitCode {
     match &cli.command {
         Command::Build(args) => build(&ui, args),
         Command::Generate(args) => {
-            crate::generate::run(&crate::generate::Inputs::from_env(args.spec.clone()))
+            let inputs = crate::generate::Inputs::from_env(args.spec.clone());
+            crate::generate::run(&inputs, ui.quiet)
         }
         Command::Schema => {
             print!("{}", crate::validate::schema_json());

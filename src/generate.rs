@@ -197,8 +197,9 @@ pub fn stream(header: &str, files: &[OutputFile]) -> Result<String, Error> {
     Ok(out)
 }
 
-/// Runs the command in `cwd`; prints the stream or one error line. Returns the exit code.
-pub fn run(inputs: &Inputs) -> ExitCode {
+/// Runs the command in the current directory; prints the stream or one error line (and, unless
+/// `quiet`, one line per warning). Returns the exit code.
+pub fn run(inputs: &Inputs, quiet: bool) -> ExitCode {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let scrub = Scrub::new(&cwd);
     let fail = |line: String, code: ExitCode| {
@@ -254,7 +255,7 @@ pub fn run(inputs: &Inputs) -> ExitCode {
         return fail(format!("cannot write to stdout: {e}"), ExitCode::Invalid);
     }
     // Argo CD only logs stderr on success; keep warnings to one line each.
-    for w in compiled.planned.warnings() {
+    for w in compiled.planned.warnings().filter(|_| !quiet) {
         eprintln!(
             "tacosgen: warning: {}",
             scrub.apply(&finding_line(&compiled.planned, &compiler.sources, w))
