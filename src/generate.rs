@@ -266,7 +266,6 @@ pub fn run(inputs: &Inputs, quiet: bool) -> ExitCode {
 
 /// `<file>:<line>:<col>: <field>: <message> (<first hint>)`, on one line.
 pub fn one_line(e: &Error, sources: &Sources) -> String {
-    let mut hints = e.help.iter();
     let file_hint = e.help.iter().find_map(|h| h.strip_prefix("file: "));
     let place = match (e.loc, file_hint) {
         (Some(loc), _) => format!("{}: ", location(sources, loc)),
@@ -278,7 +277,7 @@ pub fn one_line(e: &Error, sources: &Sources) -> String {
         _ => String::new(),
     };
     let mut line = format!("{place}{field}{}", e.message);
-    if let Some(hint) = hints.find(|h| !h.starts_with("file: ")) {
+    if let Some(hint) = e.help.iter().find(|h| !h.starts_with("file: ")) {
         line.push_str(&format!(" ({hint})"));
     }
     flatten(&line)
