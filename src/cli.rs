@@ -86,6 +86,19 @@ Examples:
 Exit codes: 0 up to date, 1 out/ differs from the specs, 2 an error."
     )]
     Check(CheckArgs),
+    /// Print one environment's Kubernetes objects as a YAML stream (the Argo CD plugin command).
+    #[command(
+        after_help = "The environment comes from, in order: SPEC; the plugin parameter
+`environment` (PARAM_ENVIRONMENT or ARGOCD_APP_PARAMETERS); ARGOCD_ENV_TACOSGEN_ENV.
+A name resolves to environments/<name>.yaml in the current directory. On failure stdout is
+empty and stderr holds one line.
+
+Examples:
+  tacosgen generate prod
+  tacosgen generate environments/prod.yaml | kubectl apply --dry-run=server -f -
+  ARGOCD_ENV_TACOSGEN_ENV=staging tacosgen generate"
+    )]
+    Generate(GenerateArgs),
     /// Print the JSON Schema of a spec.
     #[command(after_help = "Example:\n  tacosgen schema > schemas/tacosgen.schema.json")]
     Schema,
@@ -157,6 +170,12 @@ pub struct CheckArgs {
     /// Output root to compare with; each environment is in <DIR>/<environment>/.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// A spec path, or an environment name (environments/<name>.yaml).
+    pub spec: Option<String>,
 }
 
 /// Parses the arguments and runs the command; returns the exit code.
@@ -260,6 +279,10 @@ fn run(cli: &Cli) -> ExitCode {
         Command::Explain { code } => explain(code.as_deref()),
         Command::Diff(args) => diff_cmd(&ui, cli.color, args),
         Command::Check(args) => check(&ui, cli.color, args),
+        Command::Generate(args) => {
+            let inputs = crate::generate::Inputs::from_env(args.spec.clone());
+            crate::generate::run(&inputs, ui.quiet)
+        }
         Command::Schema => {
             print!("{}", crate::validate::schema_json());
             ExitCode::Success

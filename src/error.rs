@@ -48,6 +48,10 @@ impl Sources {
     pub fn text(&self, id: FileId) -> &str {
         &self.files[id.0 as usize].1
     }
+    /// The path of `id`, if this set has it.
+    pub fn file(&self, id: FileId) -> Option<&std::path::Path> {
+        self.get(id).map(|(p, _)| p.as_path())
+    }
     fn get(&self, id: FileId) -> Option<&(PathBuf, String)> {
         self.files.get(id.0 as usize)
     }

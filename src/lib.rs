@@ -18,6 +18,7 @@ pub mod diff;
 pub mod emit;
 pub mod error;
 pub mod findings;
+pub mod generate;
 pub mod load;
 pub mod observe;
 pub mod plan;
