@@ -68,6 +68,9 @@ pub fn check(
         session_affinity(svc, findings);
         probes(spec, svc, findings);
     }
+    if spec.production {
+        image_digests(spec, findings);
+    }
     if let (Some(r), Some(sr)) = (redis, spec.redis.as_ref()) {
         redis_connections(spec, services, r, findings);
         redis_memory(r, findings);
@@ -186,6 +189,27 @@ fn rate_limit(spec: &Spec, svc: &ServicePlan, findings: &mut Vec<Finding>) {
             ),
             path: format!("services.{}.rateLimit.rps", svc.name),
         });
+    }
+}
+
+/// TG017: in production every image names its digest.
+fn image_digests(spec: &Spec, findings: &mut Vec<Finding>) {
+    let images = spec
+        .services
+        .iter()
+        .map(|(name, s)| (format!("services.{name}.image"), &s.image))
+        .chain(spec.redis.iter().map(|r| ("redis.image".to_string(), &r.image)));
+    for (path, image) in images {
+        if !image.contains("@sha256:") {
+            findings.push(Finding {
+                code: IMAGE_DIGEST,
+                severity: Severity::Warning,
+                message: format!(
+                    "image {image} is pinned by tag only in a production spec; a tag can move, a digest cannot: write {image}@sha256:<digest>"
+                ),
+                path,
+            });
+        }
     }
 }
 

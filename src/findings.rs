@@ -34,6 +34,7 @@ pub const ERROR_BUDGET: &str = "TG013";
 pub const INCONSISTENT_SPEC: &str = "TG014";
 pub const UNKNOWN_INSTANCE_TYPE: &str = "TG015";
 pub const ACKNOWLEDGEMENT: &str = "TG016";
+pub const IMAGE_DIGEST: &str = "TG017";
 
 /// Every code, in order.
 pub const CODES: &[CodeInfo] = &[
@@ -193,6 +194,16 @@ declared.",
         explanation: "`acknowledge` accepts warnings on purpose. An error cannot be acknowledged (it \
 would produce manifests that cannot carry the SLO) and an entry matching no warning is stale.",
         fix: "Fix the error instead, or remove the stale entry from `acknowledge`.",
+    },
+    CodeInfo {
+        code: IMAGE_DIGEST,
+        title: "production image not pinned by digest",
+        explanation: "In a spec with `production: true`, every image (services and Redis) should be \
+`repo@sha256:<digest>` or `repo:tag@sha256:<digest>`. A tag is mutable: the registry can serve other \
+code under it than the one reviewed and tested, and two nodes can run different code for the same \
+manifest. A digest makes the manifest say exactly what runs.",
+        fix: "Pin the image: `image: ghcr.io/org/api:1.8.2@sha256:<digest>` (the digest from \
+`crane digest` or `docker buildx imagetools inspect`), or acknowledge TG017 with the reason.",
     },
 ];
 

@@ -27,6 +27,10 @@ pub struct Spec {
     /// Kubernetes namespace of every workload.
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63))]
     pub namespace: String,
+    /// A production environment gets the stricter checks: images must be pinned by digest
+    /// (TG017), since a tag can be moved to other code after review.
+    #[serde(default)]
+    pub production: bool,
     /// Labels added to every object (in addition to the `app.kubernetes.io/*` labels).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
