@@ -35,7 +35,7 @@ fn prod_plan_text_snapshot() {
     insta::assert_snapshot!("prod_plan_text", text);
     // Warnings also go to stderr, pointing at the spec line.
     let err = String::from_utf8(out.stderr).expect("utf-8");
-    assert!(err.contains("environments/prod.yaml:19:"), "{err}");
+    assert!(err.contains("environments/prod.yaml:21:"), "{err}");
 }
 
 #[test]
