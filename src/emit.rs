@@ -73,8 +73,9 @@ fn write_tree(tmp: &Path, files: &[OutputFile], unmanaged: &[(PathBuf, Vec<u8>)]
         .iter()
         .map(|f| (Path::new(&f.path), f.content.as_bytes()))
         .chain(unmanaged.iter().map(|(p, c)| (p.as_path(), c.as_slice())));
-    for (count, (rel, content)) in all.enumerate() {
-        fault_injection(count)?;
+    let mut written = 0;
+    for (rel, content) in all {
+        fault_injection(written)?;
         let path = tmp.join(rel);
         if let Some(d) = path.parent() {
             fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
@@ -82,12 +83,15 @@ fn write_tree(tmp: &Path, files: &[OutputFile], unmanaged: &[(PathBuf, Vec<u8>)]
         let mut f = fs::File::create(&path).map_err(|e| Error::io("write", &path, e))?;
         f.write_all(content)
             .map_err(|e| Error::io("write", &path, e))?;
+        written += 1;
     }
-    Ok(())
+    // Once more after the last file: a failure between writing and swapping.
+    fault_injection(written)
 }
 
-/// Test hook: `TACOSGEN_FAIL_AFTER_WRITES=N` makes the N+1th file write fail, so tests can
-/// prove that a failure at any point leaves the previous output untouched.
+/// Test hook: `TACOSGEN_FAIL_AFTER_WRITES=N` fails the build after N files are written (N = the
+/// number of files: after all of them, before the swap), so tests can prove that a failure at
+/// any point leaves the previous output untouched.
 fn fault_injection(count: usize) -> Result<()> {
     if let Ok(n) = std::env::var("TACOSGEN_FAIL_AFTER_WRITES")
         && n.parse::<usize>().is_ok_and(|n| count >= n)

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod crds;
 pub mod emit;
 pub mod error;
+pub mod image;
 pub mod load;
 pub mod plan;
 pub mod render;
