@@ -4,7 +4,8 @@
 //! with one `renameat2(RENAME_EXCHANGE)` (two renames where the file system lacks it), so a
 //! kill or a full disk at any moment leaves either the old tree or the new one. Files that
 //! tacosgen did not generate (no generated-file header) are carried over, never deleted.
-//! A lock file serialises concurrent builds of the same environment.
+//! A lock file serialises concurrent builds of the same environment. Files and directories are
+//! fsynced before the swap and the parent after it, so a power loss leaves one whole tree too.
 
 use std::fs;
 use std::io::Write;
@@ -78,21 +79,44 @@ fn write_tree(tmp: &Path, files: &[OutputFile], unmanaged: &[(PathBuf, Vec<u8>)]
         .iter()
         .map(|f| (Path::new(&f.path), f.content.as_bytes()))
         .chain(unmanaged.iter().map(|(p, c)| (p.as_path(), c.as_slice())));
-    for (count, (rel, content)) in all.enumerate() {
-        fault_injection(count)?;
+    let mut written = 0;
+    for (rel, content) in all {
+        fault_injection(written)?;
         let path = tmp.join(rel);
         if let Some(d) = path.parent() {
             fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
         }
         let mut f = fs::File::create(&path).map_err(|e| Error::io("write", &path, e))?;
         f.write_all(content)
+            .and_then(|()| f.sync_all())
             .map_err(|e| Error::io("write", &path, e))?;
+        written += 1;
     }
-    Ok(())
+    // Once more after the last file: a failure between writing and swapping.
+    fault_injection(written)?;
+    // The files are on disk; make their directory entries durable too before the swap, so a
+    // power loss right after it cannot leave a swapped-in tree with missing files.
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .map(|f| Path::new(&f.path))
+        .chain(unmanaged.iter().map(|(p, _)| p.as_path()))
+        .filter_map(|rel| tmp.join(rel).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs.iter().try_for_each(|d| sync_dir(d))
 }
 
-/// Test hook: `TACOSGEN_FAIL_AFTER_WRITES=N` makes the N+1th file write fail, so tests can
-/// prove that a failure at any point leaves the previous output untouched.
+/// fsync a directory, making the entries created in it durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync", dir, e))
+}
+
+/// Test hook: `TACOSGEN_FAIL_AFTER_WRITES=N` fails the build after N files are written (N = the
+/// number of files: after all of them, before the swap), so tests can prove that a failure at
+/// any point leaves the previous output untouched.
 fn fault_injection(count: usize) -> Result<()> {
     if let Ok(n) = std::env::var("TACOSGEN_FAIL_AFTER_WRITES")
         && n.parse::<usize>().is_ok_and(|n| count >= n)
@@ -106,8 +130,13 @@ fn fault_injection(count: usize) -> Result<()> {
 
 /// Puts `tmp` in place of `dir` and removes the old tree.
 fn swap(tmp: &Path, dir: &Path) -> Result<()> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !dir.exists() {
-        return fs::rename(tmp, dir).map_err(|e| Error::io("rename into place", dir, e));
+        fs::rename(tmp, dir).map_err(|e| Error::io("rename into place", dir, e))?;
+        return sync_dir(parent);
     }
     if exchange(tmp, dir).is_err() {
         // No RENAME_EXCHANGE (old kernel, some file systems): move the old tree aside first.
@@ -118,8 +147,10 @@ fn swap(tmp: &Path, dir: &Path) -> Result<()> {
             return Err(Error::io("rename into place", dir, e));
         }
         let _ = fs::remove_dir_all(&old);
-        return Ok(());
+        return sync_dir(parent);
     }
+    // The swap itself is durable once the parent directory is synced.
+    sync_dir(parent)?;
     // `tmp` now holds the old tree.
     fs::remove_dir_all(tmp).map_err(|e| Error::io("remove old output", tmp, e))
 }

@@ -19,6 +19,7 @@ pub mod emit;
 pub mod error;
 pub mod findings;
 pub mod generate;
+pub mod image;
 pub mod load;
 pub mod observe;
 pub mod plan;

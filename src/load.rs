@@ -19,6 +19,11 @@ pub const MAX_SPEC_BYTES: u64 = 1 << 20;
 pub const MAX_DEPTH: usize = 32;
 /// Longest `extends` chain accepted.
 pub const MAX_EXTENDS: usize = 8;
+/// Most YAML nodes a spec may have after alias expansion (a "billion laughs" document of a
+/// few hundred bytes would otherwise expand to gigabytes).
+pub const MAX_NODES: usize = 100_000;
+/// Most alias uses (`*name`) in a spec.
+pub const MAX_ALIASES: usize = 1_000;
 
 /// A YAML value with its origin.
 #[derive(Debug, Clone, PartialEq)]
@@ -238,9 +243,9 @@ impl<'de> Visitor<'de> for RawVisitor {
 
 fn yaml_options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = MAX_DEPTH + 8;
-    budget.max_nodes = 100_000;
-    budget.max_aliases = 1_000;
+    budget.max_depth = MAX_DEPTH;
+    budget.max_nodes = MAX_NODES;
+    budget.max_aliases = MAX_ALIASES;
     budget.max_documents = 1;
     let mut opts = serde_saphyr::Options::default();
     opts.budget = Some(budget);
@@ -275,13 +280,54 @@ pub fn parse(text: &str, file: FileId) -> Result<Node> {
                 line: l.line() as u32,
                 col: l.column() as u32,
             });
+            Err(Error::invalid(yaml_message(&e)).at(loc.filter(|l| l.line > 0)))
+        }
+    }
+}
+
+/// A message for a YAML error in the spec's terms: limits name the limit, and developer hints
+/// of the parser ("set DuplicateKeyPolicy in Options") are replaced by what the user can do.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::{Error as E, budget::BudgetBreach as B};
+    let mut inner = e;
+    while let E::AliasError { error, .. } | E::WithSnippet { error, .. } = inner {
+        inner = error;
+    }
+    match inner {
+        E::Budget { breach, .. } => match breach {
+            B::Depth { .. } => format!("the spec nests deeper than {MAX_DEPTH} levels"),
+            B::Nodes { .. } => format!(
+                "the spec has more than {MAX_NODES} values once aliases (`*name`) are expanded"
+            ),
+            B::Aliases { .. } => format!("the spec uses more than {MAX_ALIASES} aliases (`*name`)"),
+            B::Documents { .. } => {
+                "a spec is one YAML document; remove this `---` and what follows, or move it to its own file".into()
+            }
+            other => format!("the spec exceeds a parser limit ({other:?})"),
+        },
+        E::MultipleDocuments { .. } => {
+            "a spec is one YAML document; remove this `---` and what follows, or move it to its own file".into()
+        }
+        E::DuplicateMappingKey { key: Some(k), .. } => {
+            format!("duplicate key `{k}`: a key may appear only once in a mapping")
+        }
+        E::DuplicateMappingKey { key: None, .. } => {
+            "duplicate key: a key may appear only once in a mapping".into()
+        }
+        E::BinaryNotUtf8 { .. } | E::InvalidBinaryBase64 { .. } => {
+            "binary values (`!!binary`) are not allowed in a spec; write the value as text".into()
+        }
+        E::NonFiniteFloat { value, .. } => {
+            format!("`{value}` is not a finite number; numbers must be finite (no .nan, .inf or overflow)")
+        }
+        _ => {
             let msg = e.to_string();
             // serde-saphyr appends " at line L column C"; the snippet shows that already.
-            let msg = match msg.rfind(" at line ") {
-                Some(i) if loc.is_some() => msg[..i].to_string(),
+            let msg = match msg.find(" at line ") {
+                Some(i) if e.location().is_some() => msg[..i].to_string(),
                 _ => msg,
             };
-            Err(Error::invalid(format!("invalid YAML: {msg}")).at(loc.filter(|l| l.line > 0)))
+            format!("invalid YAML: {msg}")
         }
     }
 }
@@ -307,30 +353,48 @@ pub fn repo_root(start: &Path) -> PathBuf {
     start.to_path_buf()
 }
 
-/// Reads a file for the loader, enforcing the size limit.
-pub fn read_spec_file(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
+/// Reads a spec file into `sources`, enforcing the size limit and UTF-8. `shown` is the path
+/// as messages name it.
+fn read_spec(path: &Path, shown: &Path, sources: &mut Sources) -> Result<FileId> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("read", shown, e))?;
     if !meta.is_file() {
-        return Err(Error::invalid(format!("{} is not a file", path.display())).with_file(path));
+        return Err(Error::invalid(format!(
+            "{} is not a file; a spec is a YAML file",
+            shown.display()
+        )));
     }
     if meta.len() > MAX_SPEC_BYTES {
         return Err(Error::invalid(format!(
-            "{} is {} bytes; specs are limited to {} bytes (1 MiB)",
-            path.display(),
+            "{} is {} bytes; a spec may have at most {MAX_SPEC_BYTES} bytes (1 MiB)",
+            shown.display(),
             meta.len(),
-            MAX_SPEC_BYTES
-        ))
-        .with_file(path));
+        )));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    String::from_utf8(bytes).map_err(|e| {
-        Error::invalid(format!(
-            "{} is not UTF-8 text (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        ))
-        .with_file(path)
-    })
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", shown, e))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(sources.add(shown.to_path_buf(), text)),
+        Err(e) => {
+            // Point at the first invalid byte; the snippet shows the text decoded lossily.
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
+            let valid = String::from_utf8_lossy(&bytes[..at]);
+            let line = valid.matches('\n').count() + 1;
+            let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let byte = bytes[at];
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let id = sources.add(shown.to_path_buf(), text);
+            Err(Error::invalid(format!(
+                "{} is not UTF-8 text: byte 0x{byte:02x} cannot start a character; a spec is UTF-8 YAML",
+                shown.display()
+            ))
+            .at(Some(Loc {
+                file: id,
+                line: line as u32,
+                col: col as u32,
+            }))
+            .with_label("not UTF-8"))
+        }
+    }
 }
 
 /// Loads `path`, following `extends` (confined to `root`), and applies `serviceDefaults`.
@@ -343,19 +407,39 @@ pub fn load(path: &Path, root: &Path, sources: &mut Sources) -> Result<Loaded> {
     let mut current = path.to_path_buf();
     let mut from: Option<Loc> = None;
     loop {
+        // The file named on the command line is shown as given, `extends` targets relative to
+        // the current directory.
+        let shown = if chain.is_empty() {
+            current.clone()
+        } else {
+            relative_to_cwd(&normalize(&current))
+        };
         let canon = current.canonicalize().map_err(|e| {
-            Error::io("read", &current, e)
+            Error::io("read", &shown, e)
                 .at(from)
+                .with_path("extends")
                 .with_label("extended here")
         })?;
+        if !canon.starts_with(&root) && chain.is_empty() {
+            // Output headers name the spec relative to the repository; outside it there is no
+            // stable name.
+            return Err(Error::invalid(format!(
+                "{} is outside the repository {}; run tacosgen from the repository that holds the spec",
+                shown.display(),
+                relative_to_cwd(&root).display()
+            )));
+        }
         if !canon.starts_with(&root) {
             return Err(Error::invalid(format!(
-                "{} is outside the repository ({})",
-                current.display(),
-                root.display()
+                "{} is outside the repository",
+                shown.display()
             ))
             .at(from)
             .with_path("extends")
+            .with_help(format!(
+                "allowed: files inside the repository, {}/ (the nearest directory with a .git)",
+                relative_to_cwd(&root).display()
+            ))
             .with_help(chain_help(&chain, &canon, &root)));
         }
         if chain.contains(&canon) {
@@ -372,14 +456,34 @@ pub fn load(path: &Path, root: &Path, sources: &mut Sources) -> Result<Loaded> {
             .with_path("extends")
             .with_help(chain_help(&chain, &canon, &root)));
         }
-        let text = read_spec_file(&current)?;
-        let id = sources.add(relative_to_cwd(&current), text);
+        let id = read_spec(&current, &shown, sources).map_err(|e| {
+            if e.loc.is_none() && from.is_some() {
+                e.at(from).with_path("extends").with_label("extended here")
+            } else {
+                e
+            }
+        })?;
         let tree = parse(sources.text(id), id)?;
-        if !matches!(tree.value, Value::Map(_)) {
-            return Err(Error::invalid(
-                "a spec must be a mapping of fields (environment, namespace, slo, services, ...)",
-            )
-            .at(Some(tree.loc)));
+        match tree.value {
+            Value::Map(_) => {}
+            Value::Null => {
+                return Err(Error::invalid(format!(
+                    "{} has no content; a spec is a mapping of fields (environment, namespace, slo, services, ...)",
+                    shown.display()
+                ))
+                .at(Some(Loc {
+                    file: id,
+                    line: 1,
+                    col: 1,
+                })));
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "a spec must be a mapping of fields (environment, namespace, slo, services, ...)",
+                )
+                .at(Some(tree.loc))
+                .with_label("not a mapping"));
+            }
         }
         let next = match tree.get("extends") {
             None => None,
@@ -428,11 +532,33 @@ pub fn load(path: &Path, root: &Path, sources: &mut Sources) -> Result<Loaded> {
     })
 }
 
+/// `path` with `.` and `..` components resolved lexically (for messages only).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// `path` relative to the current directory when it is below it, for shorter messages.
 fn relative_to_cwd(path: &Path) -> PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                ".".into()
+            } else {
+                p
+            }
+        })
         .unwrap_or_else(|| path.to_path_buf())
 }
 

@@ -192,16 +192,18 @@ pub struct Traffic {
 }
 
 /// Replica bounds that override what the planner derives.
+// Counts and seconds that reach Kubernetes objects are int32 there, hence the 2147483647 maxima
+// here and below: the schema refuses them at the spec's line instead of verify at the template's.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ReplicaPins {
     /// Pinned HPA minReplicas.
     #[serde(default)]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 2147483647))]
     pub min: Option<u32>,
     /// Pinned HPA maxReplicas (must carry the service's RPS).
     #[serde(default)]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 2147483647))]
     pub max: Option<u32>,
 }
 
@@ -211,9 +213,11 @@ pub struct ReplicaPins {
 pub struct DisruptionBudget {
     /// Pinned minAvailable.
     #[serde(default)]
+    #[schemars(range(max = 2147483647))]
     pub min_available: Option<u32>,
     /// Pinned maxUnavailable (scales better with an HPA than minAvailable).
     #[serde(default)]
+    #[schemars(range(max = 2147483647))]
     pub max_unavailable: Option<u32>,
 }
 
@@ -227,11 +231,11 @@ pub struct Scaling {
     pub target_cpu_percent: u32,
     /// Scale-up: at most this many pods per period...
     #[serde(default = "default_scale_up_pods")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 2147483647))]
     pub scale_up_pods: u32,
     /// ...or this percentage of the current pods per period, whichever is more.
     #[serde(default = "default_scale_up_percent")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 2147483647))]
     pub scale_up_percent: u32,
     /// Scale-up policy period in seconds.
     #[serde(default = "default_scale_period")]
@@ -347,18 +351,19 @@ pub struct Probe {
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<u16>,
     #[serde(default)]
+    #[schemars(range(max = 2147483647))]
     pub initial_delay_seconds: u32,
     #[serde(default = "one")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 2147483647))]
     pub period_seconds: u32,
     #[serde(default = "one")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 2147483647))]
     pub timeout_seconds: u32,
     #[serde(default = "one")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 2147483647))]
     pub success_threshold: u32,
     #[serde(default = "three")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 2147483647))]
     pub failure_threshold: u32,
 }
 

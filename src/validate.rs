@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use schemars::{Schema, SchemaGenerator, json_schema};
 
 use crate::error::{Error, Loc, Result, did_you_mean};
+use crate::image::ImageRef;
 use crate::load::{Loaded, Node, Value};
 use crate::spec::Spec;
 
@@ -57,6 +58,8 @@ pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
         .map(|e| schema_error(&loaded.tree, &e))
         .collect();
     check_names(&loaded.tree, &spec, &mut errors);
+    check_images(&loaded.tree, &spec, &mut errors);
+    check_replica_bound(&loaded.tree, &spec, &mut errors);
     if errors.is_empty() {
         Ok(spec)
     } else {
@@ -74,8 +77,12 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// The schema pattern of DNS-1123 label fields (see `spec.rs`).
+const DNS_LABEL_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const DNS_LABEL: &str = "a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
+
 fn check_names(tree: &Node, spec: &Spec, errors: &mut Vec<Error>) {
-    let label = "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
+    let label = format!("must be {DNS_LABEL}");
     for (map, keys) in [
         ("services", spec.services.keys().collect::<Vec<_>>()),
         ("nodePools", spec.node_pools.keys().collect()),
@@ -117,6 +124,68 @@ fn check_names(tree: &Node, spec: &Spec, errors: &mut Vec<Error>) {
     }
 }
 
+/// Image references must parse, so a truncated digest fails here rather than at pull time.
+fn check_images(tree: &Node, spec: &Spec, errors: &mut Vec<Error>) {
+    let images = spec
+        .services
+        .iter()
+        .map(|(name, svc)| (vec!["services", name.as_str(), "image"], &svc.image))
+        .chain(
+            spec.redis
+                .iter()
+                .map(|r| (vec!["redis", "image"], &r.image)),
+        );
+    for (path, image) in images {
+        if let Err(why) = ImageRef::parse(image) {
+            errors.push(
+                Error::invalid(format!("invalid image reference {image:?}: {why}"))
+                    .with_path(path.join("."))
+                    .at(Some(tree.find(path.iter().copied()).loc))
+                    .with_label("here")
+                    .with_help(format!("allowed: {}", crate::image::FORMAT)),
+            );
+        }
+    }
+}
+
+/// Kubernetes counts replicas in 32 bits. A service never gets more than the SLO target
+/// (traffic splits, it never multiplies), so `target ÷ perPodRps × (1 + headroom)` bounds every
+/// replica count the planner can derive; refuse specs beyond it here, located, instead of
+/// rendering numbers the API server rejects.
+fn check_replica_bound(tree: &Node, spec: &Spec, errors: &mut Vec<Error>) {
+    let limit = f64::from(i32::MAX);
+    let factor = 1.0 + spec.capacity.headroom_percent / 100.0;
+    for (name, svc) in &spec.services {
+        let pods = (spec.slo.target_rps / svc.per_pod_rps).ceil() * factor;
+        if pods.is_finite() && pods <= limit {
+            continue;
+        }
+        let path = ["services", name.as_str(), "perPodRps"];
+        errors.push(
+            Error::invalid(format!(
+                "slo.targetRps {} ÷ perPodRps {} with {}% headroom needs up to {pods:.3e} pods; Kubernetes allows at most {} replicas",
+                short(spec.slo.target_rps),
+                short(svc.per_pod_rps),
+                short(spec.capacity.headroom_percent),
+                i32::MAX
+            ))
+            .with_path(path.join("."))
+            .at(Some(tree.find(path).loc))
+            .with_label("here"),
+        );
+    }
+}
+
+/// A number as written when it is short, else in scientific notation (`1e308`, not 309 digits).
+fn short(x: f64) -> String {
+    let plain = x.to_string();
+    if plain.len() <= 16 {
+        plain
+    } else {
+        format!("{x:e}")
+    }
+}
+
 fn pointer_segments(pointer: &str) -> Vec<String> {
     pointer
         .split('/')
@@ -152,6 +221,9 @@ fn schema_error(tree: &Node, e: &jsonschema::ValidationError<'_>) -> Error {
                     .unwrap_or(loc);
             }
         }
+        K::Pattern { pattern } if pattern == DNS_LABEL_PATTERN => {
+            err = err.with_help(format!("allowed: {DNS_LABEL}"));
+        }
         K::Enum { options } => {
             let allowed: Vec<String> = options
                 .as_array()
@@ -162,6 +234,21 @@ fn schema_error(tree: &Node, e: &jsonschema::ValidationError<'_>) -> Error {
         _ => {}
     }
     err.at(Some(loc)).with_label("here")
+}
+
+/// serde names Rust types ("expected u32"); say what the user may write instead.
+fn humanize(message: &str) -> String {
+    [
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("expected u64", "expected a whole number of at least 0"),
+        ("expected f64", "expected a number"),
+    ]
+    .iter()
+    .fold(message.to_string(), |m, (rust, user)| m.replace(rust, user))
 }
 
 fn typed_error(tree: &Node, err: serde_path_to_error::Error<serde_json::Error>) -> Error {
@@ -175,7 +262,7 @@ fn typed_error(tree: &Node, err: serde_path_to_error::Error<serde_json::Error>) 
             serde_path_to_error::Segment::Unknown => "?".into(),
         })
         .collect();
-    let inner = err.into_inner().to_string();
+    let inner = humanize(&err.into_inner().to_string());
     let mut error = Error::invalid(inner.clone());
     let mut loc = locate(tree, &segments);
     // serde says "unknown field `x`, expected one of `a`, `b`": point at the key, suggest.
@@ -204,8 +291,11 @@ fn typed_error(tree: &Node, err: serde_path_to_error::Error<serde_json::Error>) 
             .at(Some(loc))
             .with_label("unknown field");
     }
-    if inner.starts_with("missing field") {
-        error = error.with_label("in this mapping");
+    if let Some(rest) = inner.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        error = error.with_label("in this mapping").with_help(format!(
+            "add `{field}` here; schemas/tacosgen.schema.json describes it"
+        ));
     } else if inner.contains("WhenUnderutilized") {
         error = error.with_help(
             "`WhenUnderutilized` is the karpenter.sh/v1beta1 spelling; karpenter.sh/v1 renamed it \

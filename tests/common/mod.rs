@@ -10,6 +10,15 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A temporary directory inside the repository (specs outside it are refused; `/.test-*` is
+/// ignored by git).
+pub fn repo_tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(".test-")
+        .tempdir_in(repo())
+        .unwrap()
+}
+
 /// `shared/` beside the repository (read-only data: CRDs, research), as in CI.
 pub fn shared() -> PathBuf {
     let beside = repo().join("../shared");
