@@ -198,7 +198,11 @@ fn image_digests(spec: &Spec, findings: &mut Vec<Finding>) {
         .services
         .iter()
         .map(|(name, s)| (format!("services.{name}.image"), &s.image))
-        .chain(spec.redis.iter().map(|r| ("redis.image".to_string(), &r.image)));
+        .chain(
+            spec.redis
+                .iter()
+                .map(|r| ("redis.image".to_string(), &r.image)),
+        );
     for (path, image) in images {
         if !image.contains("@sha256:") {
             findings.push(Finding {

@@ -15,23 +15,7 @@ type Tree = Vec<(PathBuf, Vec<u8>)>;
 
 /// Every file below `dir`, relative path → bytes, sorted.
 fn tree(dir: &Path) -> Tree {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
+    tacosgen::emit::read_tree(dir).unwrap()
 }
 
 /// A scratch repository with environments/ copied, `prod-b.yaml` a second spec of the same

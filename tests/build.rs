@@ -18,23 +18,7 @@ fn tacosgen() -> Command {
 
 /// Every file below `dir`, relative path → bytes.
 fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
+    tacosgen::emit::read_tree(dir).unwrap()
 }
 
 /// A scratch repository holding a copy of environments/ (plus a .git marker so `extends` is

@@ -415,12 +415,22 @@ fn tg017_production_images_pinned_by_digest() {
     // Not a production spec: tags are fine.
     assert!(found(&plan_of(&[]), "TG017").is_empty());
     let p = plan_of(&["production: true"]);
-    assert_eq!(found(&p, "TG017"), one(Severity::Warning, "services.api.image"));
+    assert_eq!(
+        found(&p, "TG017"),
+        one(Severity::Warning, "services.api.image")
+    );
     assert!(message(&p, "TG017").contains("x:1@sha256:<digest>"));
     let digest = format!("x:1@sha256:{}", "a".repeat(64));
-    let p = plan_of(&["production: true", &format!("services: {{api: {{image: \"{digest}\"}}}}")]);
+    let p = plan_of(&[
+        "production: true",
+        &format!("services: {{api: {{image: \"{digest}\"}}}}"),
+    ]);
     assert!(found(&p, "TG017").is_empty());
     // Redis images count too.
-    let p = plan_of(&["production: true", REDIS, &format!("services: {{api: {{image: \"{digest}\"}}}}")]);
+    let p = plan_of(&[
+        "production: true",
+        REDIS,
+        &format!("services: {{api: {{image: \"{digest}\"}}}}"),
+    ]);
     assert_eq!(found(&p, "TG017"), one(Severity::Warning, "redis.image"));
 }
