@@ -10,7 +10,12 @@ use crate::error::{Error, ExitCode};
 use crate::plan::{Finding, Severity};
 use crate::{Compiler, Planned, Stop, diff, emit};
 
-const EXIT_CODES: &str = "Exit codes:
+const EXIT_CODES: &str = "Examples:
+  tacosgen init shop && cd shop && tacosgen build --all
+  tacosgen plan environments/prod.yaml
+  tacosgen explain services.*.perPodRps
+
+Exit codes:
   0  success (for diff/check: no differences)
   1  the spec is well-formed but its plan has errors (or diff/check found differences)
   2  invalid input, usage error or I/O failure";
@@ -59,7 +64,10 @@ Examples:
     )]
     Init(InitArgs),
     /// Manage environments: `env add` derives a new one from an existing one.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tacosgen env add staging --from prod --scale 0.1"
+    )]
     Env(EnvCommand),
     /// Print the compiled Kubernetes objects without writing anything, optionally filtered.
     #[command(
@@ -69,6 +77,7 @@ the kinds (or the names) there are.
 Examples:
   tacosgen show environments/prod.yaml
   tacosgen show environments/prod.yaml --kind deployment --name gateway-api
+  tacosgen show environments/prod.yaml --kind hpa      # kubectl short names work too
   tacosgen show environments/dev.yaml --kind HorizontalPodAutoscaler --output json | jq '.items[].spec.maxReplicas'"
     )]
     Show(ShowArgs),
@@ -144,7 +153,9 @@ Examples:
     )]
     Generate(GenerateArgs),
     /// Print the JSON Schema of a spec.
-    #[command(after_help = "Example:\n  tacosgen schema > schemas/tacosgen.schema.json")]
+    #[command(after_help = "Examples:
+  tacosgen schema > schemas/tacosgen.schema.json
+  tacosgen schema | jq '.\"$defs\".Service.properties | keys'")]
     Schema,
     /// Print a shell completion script.
     #[command(after_help = "Examples:
@@ -157,11 +168,15 @@ Examples:
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff).
+    /// Print the manual page (roff) of tacosgen or of one command.
     #[command(after_help = "Examples:
   tacosgen man | man -l -
-  tacosgen man > /usr/local/share/man/man1/tacosgen.1")]
-    Man,
+  tacosgen man > /usr/local/share/man/man1/tacosgen.1
+  tacosgen man init > /usr/local/share/man/man1/tacosgen-init.1")]
+    Man {
+        /// A command (tacosgen-COMMAND(1)); omit for tacosgen(1).
+        command: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -185,7 +200,7 @@ Examples:
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// The directory to create or fill (default: the current directory).
+    /// The directory to create or fill.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
     /// An environment to create (repeatable; default: dev and prod).
@@ -218,7 +233,8 @@ pub struct EnvAddArgs {
 pub struct ShowArgs {
     /// The spec file (environments/<env>.yaml).
     pub spec: PathBuf,
-    /// Only objects of this kind (case-insensitive, e.g. deployment).
+    /// Only objects of this kind (case-insensitive, e.g. deployment, or a kubectl short name
+    /// such as hpa).
     #[arg(long)]
     pub kind: Option<String>,
     /// Only objects with this metadata.name (exact).
@@ -441,15 +457,34 @@ fn run(cli: &Cli) -> ExitCode {
         Command::Explain { topic } => explain(topic.as_deref()),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "tacosgen", &mut std::io::stdout());
-            ExitCode::Success
+            // Into a buffer first: clap_complete panics on a write error (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "tacosgen", &mut script);
+            write_stdout(&script)
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::Success,
+        Command::Man { command } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            if let Some(name) = command {
+                let Some(sub) = cmd.find_subcommand(name).cloned() else {
+                    let names: Vec<String> = cmd
+                        .get_subcommands()
+                        .map(|c| c.get_name().to_string())
+                        .collect();
+                    eprintln!(
+                        "error: no command {name:?}; the commands are: {}",
+                        names.join(", ")
+                    );
+                    return ExitCode::Invalid;
+                };
+                // clap wants a 'static name; the process prints one page and exits.
+                let page: &'static str = Box::leak(format!("tacosgen-{name}").into_boxed_str());
+                cmd = sub.name(page).version(env!("CARGO_PKG_VERSION"));
+            }
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut page) {
+                Ok(()) => write_stdout(&page),
                 Err(e) => {
-                    eprintln!("error: cannot write the manual page: {e}");
+                    eprintln!("error: cannot render the manual page: {e}");
                     ExitCode::Invalid
                 }
             }
@@ -927,6 +962,18 @@ fn show(ui: &Ui, args: &ShowArgs) -> ExitCode {
         Err(e) => {
             ui.error(&compiler, &e);
             ExitCode::Findings
+        }
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::Success,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::Success,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::Invalid
         }
     }
 }

@@ -111,7 +111,7 @@ pub fn init_files(project: &str, environments: &[String]) -> Result<Vec<NewFile>
     for env in environments {
         let namespace = format!("{project}-{env}");
         let (rps, capacity, cpu, memory) = if is_production(env) {
-            ("1000", "on-demand", "32", "128")
+            ("1000", "on-demand", "64", "256")
         } else {
             ("100", "spot, on-demand", "16", "64")
         };

@@ -48,6 +48,8 @@ pub fn filter<'a>(
     kind: Option<&str>,
     name: Option<&str>,
 ) -> Result<Vec<Object<'a>>, Error> {
+    let kind = kind.map(expand_kind);
+    let kind = kind.as_deref();
     let kept: Vec<Object> = objects
         .iter()
         .filter(|o| kind.is_none_or(|k| o.kind.eq_ignore_ascii_case(k)))
@@ -91,6 +93,25 @@ pub fn filter<'a>(
         e = e.with_help(format!("names: {}", names.join(", ")));
     }
     Err(e)
+}
+
+/// kubectl's short names for the kinds tacosgen renders (`hpa` → HorizontalPodAutoscaler).
+fn expand_kind(kind: &str) -> String {
+    const SHORT: &[(&str, &str)] = &[
+        ("cm", "ConfigMap"),
+        ("deploy", "Deployment"),
+        ("hpa", "HorizontalPodAutoscaler"),
+        ("netpol", "NetworkPolicy"),
+        ("ns", "Namespace"),
+        ("pdb", "PodDisruptionBudget"),
+        ("sa", "ServiceAccount"),
+        ("sts", "StatefulSet"),
+        ("svc", "Service"),
+    ];
+    SHORT
+        .iter()
+        .find(|(short, _)| short.eq_ignore_ascii_case(kind))
+        .map_or_else(|| kind.to_string(), |(_, long)| long.to_string())
 }
 
 /// The objects as a YAML stream: the header once, then each document after `---`.
@@ -155,6 +176,7 @@ mod tests {
                 .any(|h| h.contains("did you mean --kind Deployment")),
             "{e:?}"
         );
+        assert_eq!(filter(all.clone(), Some("deploy"), None).unwrap().len(), 1);
         let e = filter(all, Some("Service"), Some("b")).unwrap_err();
         assert!(e.help.iter().any(|h| h == "names: a"), "{e:?}");
     }
