@@ -13,7 +13,7 @@ use crate::{Compiler, Planned, Stop, diff, emit};
 const EXIT_CODES: &str = "Examples:
   tacosgen init shop && cd shop && tacosgen build --all
   tacosgen plan environments/prod.yaml
-  tacosgen explain services.*.perPodRps
+  tacosgen explain 'services.*.perPodRps'
 
 Exit codes:
   0  success (for diff/check: no differences)
@@ -103,14 +103,15 @@ the report is still printed; 2 invalid input.")]
     Plan(PlanArgs),
     /// Explain a finding code (TG001...) or a spec field, or list all codes.
     #[command(
-        after_help = "A field is a dotted path; map entries are `*` or a name, list items `*` or nothing.
+        after_help = "A field is a dotted path; map entries are `*` or a name, list items `*` or nothing (quote
+the path in the shell).
 Its documentation, type, default and allowed values come from the JSON Schema
 (`tacosgen schema`), the same text editors show.
 
 Examples:
   tacosgen explain TG007
-  tacosgen explain services.*.perPodRps
-  tacosgen explain nodePools.*.consolidation.policy
+  tacosgen explain 'services.*.perPodRps'
+  tacosgen explain 'nodePools.*.consolidation.policy'
   tacosgen explain slo
   tacosgen explain"
     )]

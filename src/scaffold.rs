@@ -354,8 +354,13 @@ fn render_env(
     if !limits.is_empty() {
         y.push_str(
             "\n# Limits scaled and rounded up to whole cores and GiB (raised where the scaled\n\
-             # workloads need more); pinned node counts dropped (costed from the plan).\n\
-             # NodePools are cluster-scoped: the pools keep the source's names, so deploy this\n\
+             # workloads need more).",
+        );
+        if source.node_pools.values().any(|p| p.nodes.is_some()) {
+            y.push_str(" Pinned node counts dropped (costed from the plan).");
+        }
+        y.push_str(
+            "\n# NodePools are cluster-scoped: the pools keep the source's names, so deploy this\n\
              # environment to another cluster or rename the pools in both specs.\n\
              nodePools:\n",
         );
