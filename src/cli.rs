@@ -509,7 +509,10 @@ pub fn spec_paths(args: &SpecArgs) -> Result<Vec<PathBuf>, Error> {
         return Ok(args.specs.clone());
     }
     let dir = Path::new("environments");
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::io("list", dir, e)
+            .with_help("run from the repository root, or start one with `tacosgen init`")
+    })?;
     let mut specs = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| Error::io("list", dir, e))?.path();
@@ -525,9 +528,10 @@ pub fn spec_paths(args: &SpecArgs) -> Result<Vec<PathBuf>, Error> {
     }
     specs.sort();
     if specs.is_empty() {
-        return Err(Error::invalid(
-            "no environments/*.yaml found (run from the repository root)",
-        ));
+        return Err(
+            Error::invalid("no environments/*.yaml found (run from the repository root)")
+                .with_help("start a repository with `tacosgen init`"),
+        );
     }
     Ok(specs)
 }
@@ -623,6 +627,7 @@ fn plan(ui: &Ui, args: &PlanArgs) -> ExitCode {
     };
     let mut worst = ExitCode::Success;
     for (i, spec) in specs.iter().enumerate() {
+        let started = std::time::Instant::now();
         let planned = match compiler.plan(spec) {
             Ok(p) => p,
             Err(Stop::PlanErrors(p)) => *p,
@@ -631,6 +636,7 @@ fn plan(ui: &Ui, args: &PlanArgs) -> ExitCode {
                 continue;
             }
         };
+        ui.detail(|| format!("{}: planned in {:.1?}", spec.display(), started.elapsed()));
         let out = match args.output {
             OutputFormat::Json => Ok(crate::report::Report::new(&planned.plan).to_json()),
             OutputFormat::Text => compiler.capacity_report(&planned.plan),
@@ -737,6 +743,7 @@ fn compare_all(
     let mut diffs = Vec::new();
     let mut code = ExitCode::Success;
     for path in specs {
+        let started = std::time::Instant::now();
         let compiled = match compiler.compile(&path) {
             Ok(c) => c,
             Err(stop) => {
@@ -745,6 +752,7 @@ fn compare_all(
                 continue;
             }
         };
+        ui.detail(|| format!("{}: compiled in {:.1?}", path.display(), started.elapsed()));
         let planned = &compiled.planned;
         if warnings {
             ui.findings(&compiler, planned, planned.warnings());
@@ -893,7 +901,11 @@ fn env_add(ui: &Ui, args: &EnvAddArgs) -> ExitCode {
         scale: args.scale,
         namespace: args.namespace.clone(),
     };
-    match crate::scaffold::env_add(&opts, args.force) {
+    let mut compiler = match Compiler::for_current_dir(None) {
+        Ok(c) => c,
+        Err(e) => return ui_fail(ui, &e),
+    };
+    match crate::scaffold::env_add(&mut compiler, &opts, args.force) {
         Ok(path) => {
             ui.info(&format!(
                 "wrote {}; next: tacosgen plan {0} && tacosgen build {0}",
@@ -902,31 +914,10 @@ fn env_add(ui: &Ui, args: &EnvAddArgs) -> ExitCode {
             ExitCode::Success
         }
         Err(stop) => {
-            let compiler = Compiler::new(PathBuf::from("."), None);
             if let Stop::PlanErrors(_) = &stop {
-                eprintln!("error: the derived spec has plan errors; nothing was written");
+                ui.info("error: the derived spec has plan errors; it was not kept");
             }
-            // Errors located in a spec quote it through the compiler that loaded it; these
-            // come from env_add's own loader, so print them without a snippet.
-            match &stop {
-                Stop::Invalid(errors) => {
-                    for e in errors {
-                        eprintln!("{}", e.render(&compiler.sources, ui.color));
-                    }
-                    ExitCode::Invalid
-                }
-                Stop::PlanErrors(p) => {
-                    for f in p
-                        .plan
-                        .findings
-                        .iter()
-                        .filter(|f| f.severity == Severity::Error)
-                    {
-                        eprintln!("error: [{}] {}: {}", f.code, f.path, f.message);
-                    }
-                    ExitCode::Findings
-                }
-            }
+            ui.stop(&compiler, &stop)
         }
     }
 }

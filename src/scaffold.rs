@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result, Sources};
+use crate::error::{Error, Result};
 use crate::spec::Spec;
 use crate::validate::is_dns_label;
 use crate::{Compiler, Stop, load, validate};
@@ -435,7 +435,7 @@ fn render_env(
 
 /// Derives `environments/<name>.yaml` from another environment, writes it and checks that it
 /// compiles (the file is restored or removed if it does not). Returns the path written.
-pub fn env_add(opts: &EnvAdd, force: bool) -> Result<PathBuf, Stop> {
+pub fn env_add(compiler: &mut Compiler, opts: &EnvAdd, force: bool) -> Result<PathBuf, Stop> {
     check_environment_name(&opts.name)?;
     if !(opts.scale.is_finite() && opts.scale > 0.0) {
         return Err(Error::invalid(format!(
@@ -454,11 +454,7 @@ pub fn env_add(opts: &EnvAdd, force: bool) -> Result<PathBuf, Stop> {
         .with_help("pass --force to overwrite it")
         .into());
     }
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::invalid(format!("cannot read the current directory: {e}")))?;
-    let root = load::repo_root(&cwd);
-    let mut sources = Sources::default();
-    let loaded = load::load(&source_path, &root, &mut sources)?;
+    let loaded = load::load(&source_path, &compiler.root, &mut compiler.sources)?;
     let source = validate::validate(&loaded)?;
     if source_path
         .canonicalize()
@@ -502,7 +498,6 @@ pub fn env_add(opts: &EnvAdd, force: bool) -> Result<PathBuf, Stop> {
     for pass in 0..2 {
         let text = render_env(opts, &source_file, &source, &namespace, &limits);
         std::fs::write(&target, &text).map_err(|e| Error::io("write", &target, e))?;
-        let mut compiler = Compiler::new(root.clone(), None);
         let planned = match compiler.plan(&target) {
             Ok(p) => p,
             Err(Stop::PlanErrors(p)) if pass == 0 => *p,
