@@ -396,3 +396,63 @@ fn every_command_help_has_examples() {
     }
     walk(&tacosgen::cli::Cli::command(), "tacosgen");
 }
+
+/// The scaffolded `.pre-commit-config.yaml`, unchanged, through the real pre-commit with the
+/// tacosgen under test first on PATH: passes on a fresh build, refuses a stale `out/`.
+#[test]
+fn scaffolded_hook_runs_the_check() {
+    let pre_commit = common::tools::tool("pre-commit");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_tacosgen")).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let run = |program: &Path, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", cache.path())
+            .env("PRE_COMMIT_COLOR", "never")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap()
+    };
+    let git = Path::new("git");
+    tacosgen(dir.path()).arg("init").assert().success();
+    tacosgen(dir.path())
+        .args(["build", "--all", "-q"])
+        .assert()
+        .success();
+    assert!(run(git, &["init", "-q"]).status.success());
+    assert!(run(git, &["add", "-A"]).status.success());
+    let ok = run(&pre_commit, &["run", "--all-files"]);
+    let out = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert!(
+        ok.status.success() && out.contains("tacosgen check"),
+        "{out}"
+    );
+    let spec = dir.path().join("environments/prod.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let target = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("targetRps: "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &spec,
+        text.replace(&format!("targetRps: {target}"), "targetRps: 1234"),
+    )
+    .unwrap();
+    assert!(run(git, &["add", "-A"]).status.success());
+    let stale = run(&pre_commit, &["run", "--all-files"]);
+    let out = String::from_utf8_lossy(&stale.stdout).into_owned();
+    assert_eq!(stale.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("out/ is stale; run: tacosgen build environments/prod.yaml"),
+        "{out}"
+    );
+}
