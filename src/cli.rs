@@ -10,6 +10,8 @@ use crate::error::{Error, ExitCode};
 use crate::plan::{Finding, Severity};
 use crate::{Compiler, Planned, Stop, diff, emit};
 
+mod start;
+
 const EXIT_CODES: &str = "Examples:
   tacosgen init shop && cd shop && tacosgen build --all
   tacosgen plan environments/prod.yaml
@@ -440,56 +442,15 @@ fn run(cli: &Cli) -> ExitCode {
     match &cli.command {
         Command::Build(args) => build(&ui, args),
         Command::Plan(args) => plan(&ui, args),
-        Command::Init(args) => init(&ui, args),
-        Command::Env(EnvCommand::Add(args)) => env_add(&ui, args),
-        Command::Show(args) => show(&ui, args),
+        Command::Init(args) => start::init(&ui, args),
+        Command::Env(EnvCommand::Add(args)) => start::env_add(&ui, args),
+        Command::Show(args) => start::show(&ui, args),
         Command::Explain { topic: Some(t) } if !crate::explain::is_code(t) => {
-            match crate::explain::explain_field(t) {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::Success
-                }
-                Err(e) => {
-                    eprintln!("{}", e.render(&Default::default(), ui.color));
-                    ExitCode::Invalid
-                }
-            }
+            start::explain_field(&ui, t)
         }
         Command::Explain { topic } => explain(topic.as_deref()),
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            // Into a buffer first: clap_complete panics on a write error (a closed pipe).
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut cmd, "tacosgen", &mut script);
-            write_stdout(&script)
-        }
-        Command::Man { command } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            if let Some(name) = command {
-                let Some(sub) = cmd.find_subcommand(name).cloned() else {
-                    let names: Vec<String> = cmd
-                        .get_subcommands()
-                        .map(|c| c.get_name().to_string())
-                        .collect();
-                    eprintln!(
-                        "error: no command {name:?}; the commands are: {}",
-                        names.join(", ")
-                    );
-                    return ExitCode::Invalid;
-                };
-                // clap wants a 'static name; the process prints one page and exits.
-                let page: &'static str = Box::leak(format!("tacosgen-{name}").into_boxed_str());
-                cmd = sub.name(page).version(env!("CARGO_PKG_VERSION"));
-            }
-            let mut page = Vec::new();
-            match clap_mangen::Man::new(cmd).render(&mut page) {
-                Ok(()) => write_stdout(&page),
-                Err(e) => {
-                    eprintln!("error: cannot render the manual page: {e}");
-                    ExitCode::Invalid
-                }
-            }
-        }
+        Command::Completions { shell } => start::completions(*shell),
+        Command::Man { command } => start::man(command.as_deref()),
         Command::Diff(args) => diff_cmd(&ui, cli.color, args),
         Command::Check(args) => check(&ui, cli.color, args),
         Command::Generate(args) => {
@@ -846,126 +807,4 @@ fn check(ui: &Ui, color: ColorChoice, args: &CheckArgs) -> ExitCode {
     }
     eprintln!("out/ is stale; run: {}", fix.join(" && "));
     code
-}
-
-fn init(ui: &Ui, args: &InitArgs) -> ExitCode {
-    let envs: Vec<String> = if args.envs.is_empty() {
-        crate::scaffold::DEFAULT_ENVIRONMENTS
-            .iter()
-            .map(|e| e.to_string())
-            .collect()
-    } else {
-        args.envs.clone()
-    };
-    if let Err(e) = std::fs::create_dir_all(&args.dir) {
-        return ui_fail(ui, &Error::io("create", &args.dir, e));
-    }
-    let project = crate::scaffold::project_name(&args.dir);
-    let written = crate::scaffold::init_files(&project, &envs).and_then(|files| {
-        crate::scaffold::write_files(&args.dir, &files, args.force).map(|()| files)
-    });
-    match written {
-        Ok(files) => {
-            for f in &files {
-                ui.detail(|| {
-                    let path = crate::scaffold::shown_path(&args.dir, &f.path);
-                    format!("  {}", path.display())
-                });
-            }
-            let cd = if args.dir == Path::new(".") {
-                String::new()
-            } else {
-                format!("cd {} && ", args.dir.display())
-            };
-            ui.info(&format!(
-                "created {} files in {} (environments: {}); next: {cd}tacosgen build --all",
-                files.len(),
-                args.dir.display(),
-                envs.join(", ")
-            ));
-            ExitCode::Success
-        }
-        Err(e) => ui_fail(ui, &e),
-    }
-}
-
-fn ui_fail(ui: &Ui, e: &Error) -> ExitCode {
-    eprintln!("{}", e.render(&Default::default(), ui.color));
-    ExitCode::Invalid
-}
-
-fn env_add(ui: &Ui, args: &EnvAddArgs) -> ExitCode {
-    let opts = crate::scaffold::EnvAdd {
-        name: args.name.clone(),
-        from: args.from.clone(),
-        scale: args.scale,
-        namespace: args.namespace.clone(),
-    };
-    let mut compiler = match Compiler::for_current_dir(None) {
-        Ok(c) => c,
-        Err(e) => return ui_fail(ui, &e),
-    };
-    match crate::scaffold::env_add(&mut compiler, &opts, args.force) {
-        Ok(path) => {
-            ui.info(&format!(
-                "wrote {}; next: tacosgen plan {0} && tacosgen build {0}",
-                path.display()
-            ));
-            ExitCode::Success
-        }
-        Err(stop) => {
-            if let Stop::PlanErrors(_) = &stop {
-                ui.info("error: the derived spec has plan errors; it was not kept");
-            }
-            ui.stop(&compiler, &stop)
-        }
-    }
-}
-
-fn show(ui: &Ui, args: &ShowArgs) -> ExitCode {
-    let mut compiler = match Compiler::for_current_dir(args.templates.clone()) {
-        Ok(c) => c,
-        Err(e) => return ui_fail(ui, &e),
-    };
-    let started = std::time::Instant::now();
-    let compiled = match compiler.compile(&args.spec) {
-        Ok(c) => c,
-        Err(stop) => return ui.stop(&compiler, &stop),
-    };
-    ui.detail(|| {
-        format!(
-            "{}: compiled in {:.1?}",
-            args.spec.display(),
-            started.elapsed()
-        )
-    });
-    let planned = &compiled.planned;
-    ui.findings(&compiler, planned, planned.warnings());
-    let header = &planned.plan.header;
-    let objects = crate::show::objects(header, &compiled.files, &compiled.documents);
-    match crate::show::filter(objects, args.kind.as_deref(), args.name.as_deref()) {
-        Ok(objects) => {
-            match args.output {
-                ShowFormat::Yaml => print!("{}", crate::show::yaml(header, &objects)),
-                ShowFormat::Json => print!("{}", crate::show::json(&objects)),
-            }
-            ExitCode::Success
-        }
-        Err(e) => {
-            ui.error(&compiler, &e);
-            ExitCode::Findings
-        }
-    }
-}
-
-fn write_stdout(bytes: &[u8]) -> ExitCode {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::Success,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::Success,
-        Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
-            ExitCode::Invalid
-        }
-    }
 }
