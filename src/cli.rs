@@ -10,7 +10,14 @@ use crate::error::{Error, ExitCode};
 use crate::plan::{Finding, Severity};
 use crate::{Compiler, Planned, Stop, diff, emit};
 
-const EXIT_CODES: &str = "Exit codes:
+mod start;
+
+const EXIT_CODES: &str = "Examples:
+  tacosgen init shop && cd shop && tacosgen build --all
+  tacosgen plan environments/prod.yaml
+  tacosgen explain 'services.*.perPodRps'
+
+Exit codes:
   0  success (for diff/check: no differences)
   1  the spec is well-formed but its plan has errors (or diff/check found differences)
   2  invalid input, usage error or I/O failure";
@@ -29,8 +36,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Print only errors.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Also print stage timings and every file written, on stderr.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -42,10 +52,42 @@ pub enum ColorChoice {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Create a new repository: environments/, schema, pre-commit hook, .gitignore, README.
+    #[command(
+        after_help = "Writes environments/base.yaml and one environments/<env>.yaml per --env (default: dev
+and prod), schemas/tacosgen.schema.json, .pre-commit-config.yaml, .gitignore and README.md.
+Namespaces are <directory name>-<env>. `tacosgen build --all` succeeds in the new directory.
+Existing files are never overwritten without --force: nothing is written and the exit code is 2.
+
+Examples:
+  tacosgen init shop
+  tacosgen init . --env dev --env staging --env prod
+  tacosgen init shop --force"
+    )]
+    Init(InitArgs),
+    /// Manage environments: `env add` derives a new one from an existing one.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tacosgen env add staging --from prod --scale 0.1"
+    )]
+    Env(EnvCommand),
+    /// Print the compiled Kubernetes objects without writing anything, optionally filtered.
+    #[command(
+        after_help = "Like `tk show` or `helm template`. A filter that matches nothing exits 1 and lists
+the kinds (or the names) there are.
+
+Examples:
+  tacosgen show environments/prod.yaml
+  tacosgen show environments/prod.yaml --kind deployment --name gateway-api
+  tacosgen show environments/prod.yaml --kind hpa      # kubectl short names work too
+  tacosgen show environments/dev.yaml --kind HorizontalPodAutoscaler --output json | jq '.items[].spec.maxReplicas'"
+    )]
+    Show(ShowArgs),
     /// Compile specs and write out/<env>/ atomically.
     #[command(after_help = "Examples:
   tacosgen build environments/prod.yaml
   tacosgen build --all
+  tacosgen build --all --output json | jq -r .dir
   tacosgen build environments/dev.yaml --out /tmp/out --templates my-templates/")]
     Build(BuildArgs),
     /// Print the capacity plan: derived numbers, their calculation, resources, nodes, cost and
@@ -61,11 +103,25 @@ another (a JSON stream, as `jq` reads it).
 Exit codes: 0 plan without errors; 1 the plan has errors (or warnings with --deny-warnings),
 the report is still printed; 2 invalid input.")]
     Plan(PlanArgs),
-    /// Explain a finding code (TG001...), or list all codes.
-    #[command(after_help = "Examples:\n  tacosgen explain TG007\n  tacosgen explain")]
+    /// Explain a finding code (TG001...) or a spec field, or list all codes.
+    #[command(
+        after_help = "A field is a dotted path; map entries are `*` or a name, list items `*` or nothing (quote
+the path in the shell).
+Its documentation, type, default and allowed values come from the JSON Schema
+(`tacosgen schema`), the same text editors show.
+
+Examples:
+  tacosgen explain TG007
+  tacosgen explain 'services.*.perPodRps'
+  tacosgen explain 'nodePools.*.consolidation.policy'
+  tacosgen explain slo
+  tacosgen explain"
+    )]
     Explain {
-        /// The code, e.g. TG007 (case-insensitive). Omit to list every code.
-        code: Option<String>,
+        /// A finding code (TG007, case-insensitive) or a field (services.*.perPodRps). Omit to
+        /// list every code.
+        #[arg(value_name = "CODE|FIELD")]
+        topic: Option<String>,
     },
     /// Show what a build would change in out/<env>/: a summary, then a unified diff per object.
     #[command(after_help = "Examples:
@@ -100,8 +156,105 @@ Examples:
     )]
     Generate(GenerateArgs),
     /// Print the JSON Schema of a spec.
-    #[command(after_help = "Example:\n  tacosgen schema > schemas/tacosgen.schema.json")]
+    #[command(after_help = "Examples:
+  tacosgen schema > schemas/tacosgen.schema.json
+  tacosgen schema | jq '.\"$defs\".Service.properties | keys'")]
     Schema,
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  tacosgen completions bash > ~/.local/share/bash-completion/completions/tacosgen
+  tacosgen completions zsh > ~/.zfunc/_tacosgen
+  tacosgen completions fish > ~/.config/fish/completions/tacosgen.fish
+  tacosgen completions powershell >> $PROFILE")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of tacosgen or of one command.
+    #[command(after_help = "Examples:
+  tacosgen man | man -l -
+  tacosgen man > /usr/local/share/man/man1/tacosgen.1
+  tacosgen man init > /usr/local/share/man/man1/tacosgen-init.1")]
+    Man {
+        /// A command (tacosgen-COMMAND(1)); omit for tacosgen(1).
+        command: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EnvCommand {
+    /// Write environments/NAME.yaml: extends another environment, scaled.
+    #[command(
+        after_help = "The new spec `extends` the source and overrides only what must differ: environment,
+namespace (the source's with its `-<source env>` suffix replaced by `-NAME`, else with `-NAME`
+appended), slo.targetRps × SCALE, node-pool limits × SCALE rounded up to whole cores and GiB
+(raised where the scaled workloads need more), replica, disruption-budget and node-count pins
+dropped (derived again), RPS alert margins and absolute load-test rates and VUs × SCALE.
+The new spec is compiled before the command succeeds; an existing file is refused without
+--force.
+
+Examples:
+  tacosgen env add staging --from prod --scale 0.1
+  tacosgen env add perf --from prod --scale 1.5 --namespace tacos-perf"
+    )]
+    Add(EnvAddArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The directory to create or fill.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// An environment to create (repeatable; default: dev and prod).
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EnvAddArgs {
+    /// The new environment's name (environments/NAME.yaml).
+    pub name: String,
+    /// The environment to derive from: a name (environments/<from>.yaml) or a spec path.
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+    /// Factor for the target RPS and everything sized by it.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Namespace of the new environment (default: derived from the source's).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Overwrite an existing environments/NAME.yaml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// The spec file (environments/<env>.yaml).
+    pub spec: PathBuf,
+    /// Only objects of this kind (case-insensitive, e.g. deployment, or a kubectl short name
+    /// such as hpa).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only objects with this metadata.name (exact).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A YAML stream, or one JSON `List` object.
+    #[arg(long, value_enum, default_value_t = ShowFormat::Yaml)]
+    pub output: ShowFormat,
+    /// Template directory whose *.j2 files replace the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -127,6 +280,10 @@ pub struct BuildArgs {
     /// Output root; each environment goes to <DIR>/<environment>/.
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
+    /// Messages only, or also one JSON summary line per spec on stdout (spec, environment,
+    /// dir, written, files).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 #[derive(Args, Debug)]
@@ -197,6 +354,7 @@ pub fn main() -> i32 {
 pub struct Ui {
     pub color: bool,
     pub quiet: bool,
+    pub verbose: bool,
 }
 
 impl Ui {
@@ -211,6 +369,14 @@ impl Ui {
         Ui {
             color,
             quiet: cli.quiet,
+            verbose: cli.verbose,
+        }
+    }
+
+    /// A message for `--verbose` only.
+    pub fn detail(&self, msg: impl FnOnce() -> String) {
+        if self.verbose {
+            eprintln!("{}", msg());
         }
     }
 
@@ -276,7 +442,15 @@ fn run(cli: &Cli) -> ExitCode {
     match &cli.command {
         Command::Build(args) => build(&ui, args),
         Command::Plan(args) => plan(&ui, args),
-        Command::Explain { code } => explain(code.as_deref()),
+        Command::Init(args) => start::init(&ui, args),
+        Command::Env(EnvCommand::Add(args)) => start::env_add(&ui, args),
+        Command::Show(args) => start::show(&ui, args),
+        Command::Explain { topic: Some(t) } if !crate::explain::is_code(t) => {
+            start::explain_field(&ui, t)
+        }
+        Command::Explain { topic } => explain(topic.as_deref()),
+        Command::Completions { shell } => start::completions(*shell),
+        Command::Man { command } => start::man(command.as_deref()),
         Command::Diff(args) => diff_cmd(&ui, cli.color, args),
         Command::Check(args) => check(&ui, cli.color, args),
         Command::Generate(args) => {
@@ -296,7 +470,10 @@ pub fn spec_paths(args: &SpecArgs) -> Result<Vec<PathBuf>, Error> {
         return Ok(args.specs.clone());
     }
     let dir = Path::new("environments");
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::io("list", dir, e)
+            .with_help("run from the repository root, or start one with `tacosgen init`")
+    })?;
     let mut specs = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| Error::io("list", dir, e))?.path();
@@ -312,9 +489,10 @@ pub fn spec_paths(args: &SpecArgs) -> Result<Vec<PathBuf>, Error> {
     }
     specs.sort();
     if specs.is_empty() {
-        return Err(Error::invalid(
-            "no environments/*.yaml found (run from the repository root)",
-        ));
+        return Err(
+            Error::invalid("no environments/*.yaml found (run from the repository root)")
+                .with_help("start a repository with `tacosgen init`"),
+        );
     }
     Ok(specs)
 }
@@ -345,10 +523,12 @@ fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
 }
 
 fn build_one(ui: &Ui, compiler: &mut Compiler, spec: &Path, args: &BuildArgs) -> ExitCode {
+    let started = std::time::Instant::now();
     let compiled = match compiler.compile(spec) {
         Ok(c) => c,
         Err(stop) => return ui.stop(compiler, &stop),
     };
+    ui.detail(|| format!("{}: compiled in {:.1?}", spec.display(), started.elapsed()));
     let planned = &compiled.planned;
     ui.findings(compiler, planned, planned.warnings());
     if args.spec.deny_warnings && planned.warnings().next().is_some() {
@@ -368,7 +548,20 @@ fn build_one(ui: &Ui, compiler: &mut Compiler, spec: &Path, args: &BuildArgs) ->
                 compiled.files.len(),
                 dir.display()
             ));
+            for f in &compiled.files {
+                ui.detail(|| format!("  {}", dir.join(&f.path).display()));
+            }
             let _ = std::io::stderr().flush();
+            if args.output == OutputFormat::Json {
+                let summary = serde_json::json!({
+                    "spec": spec,
+                    "environment": planned.plan.environment,
+                    "dir": dir,
+                    "written": outcome == emit::Outcome::Written,
+                    "files": compiled.files.iter().map(|f| &f.path).collect::<Vec<_>>(),
+                });
+                println!("{summary}");
+            }
             ExitCode::Success
         }
         Err(e) => {
@@ -395,6 +588,7 @@ fn plan(ui: &Ui, args: &PlanArgs) -> ExitCode {
     };
     let mut worst = ExitCode::Success;
     for (i, spec) in specs.iter().enumerate() {
+        let started = std::time::Instant::now();
         let planned = match compiler.plan(spec) {
             Ok(p) => p,
             Err(Stop::PlanErrors(p)) => *p,
@@ -403,6 +597,7 @@ fn plan(ui: &Ui, args: &PlanArgs) -> ExitCode {
                 continue;
             }
         };
+        ui.detail(|| format!("{}: planned in {:.1?}", spec.display(), started.elapsed()));
         let out = match args.output {
             OutputFormat::Json => Ok(crate::report::Report::new(&planned.plan).to_json()),
             OutputFormat::Text => compiler.capacity_report(&planned.plan),
@@ -509,6 +704,7 @@ fn compare_all(
     let mut diffs = Vec::new();
     let mut code = ExitCode::Success;
     for path in specs {
+        let started = std::time::Instant::now();
         let compiled = match compiler.compile(&path) {
             Ok(c) => c,
             Err(stop) => {
@@ -517,6 +713,7 @@ fn compare_all(
                 continue;
             }
         };
+        ui.detail(|| format!("{}: compiled in {:.1?}", path.display(), started.elapsed()));
         let planned = &compiled.planned;
         if warnings {
             ui.findings(&compiler, planned, planned.warnings());

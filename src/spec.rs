@@ -350,18 +350,23 @@ pub struct Probe {
     #[serde(default)]
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<u16>,
+    /// Seconds after the container starts before the first probe.
     #[serde(default)]
     #[schemars(range(max = 2147483647))]
     pub initial_delay_seconds: u32,
+    /// Seconds between probes.
     #[serde(default = "one")]
     #[schemars(range(min = 1, max = 2147483647))]
     pub period_seconds: u32,
+    /// Seconds after which a probe counts as failed.
     #[serde(default = "one")]
     #[schemars(range(min = 1, max = 2147483647))]
     pub timeout_seconds: u32,
+    /// Consecutive successes after a failure before the probe counts as passing again.
     #[serde(default = "one")]
     #[schemars(range(min = 1, max = 2147483647))]
     pub success_threshold: u32,
+    /// Consecutive failures before the pod is marked unready (readiness) or restarted (liveness).
     #[serde(default = "three")]
     #[schemars(range(min = 1, max = 2147483647))]
     pub failure_threshold: u32,
@@ -378,12 +383,14 @@ fn three() -> u32 {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Expose {
+    /// Service type: `ClusterIP` (in-cluster only), `NodePort` or `LoadBalancer`.
     #[serde(default, rename = "type")]
     pub service_type: ServiceType,
     /// Service port (targets the container port).
     #[serde(default = "default_service_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
+    /// `None`, or `ClientIP` to send a client's requests to the same pod.
     #[serde(default)]
     pub session_affinity: SessionAffinity,
     /// ClientIP affinity timeout in seconds (Kubernetes default 10800).
@@ -463,11 +470,13 @@ fn default_anti_affinity() -> AntiAffinity {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AntiAffinity {
+    /// `preferred` (spread when possible) or `required` (never two replicas on one topology domain).
     pub mode: AntiAffinityMode,
     /// Weight of the preferred term (1-100).
     #[serde(default = "hundred")]
     #[schemars(range(min = 1, max = 100))]
     pub weight: u32,
+    /// Node label that defines the topology domain (default `kubernetes.io/hostname`: one node).
     #[serde(default = "hostname")]
     pub topology_key: String,
 }
@@ -503,8 +512,10 @@ pub struct RedisPool {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HttpClient {
+    /// Idle keep-alive connections kept in total (HTTP_MAX_IDLE_CONNS).
     #[schemars(range(min = 1))]
     pub max_idle_conns: u32,
+    /// Idle keep-alive connections kept per upstream host (HTTP_MAX_IDLE_CONNS_PER_HOST).
     #[schemars(range(min = 1))]
     pub max_idle_conns_per_host: u32,
     pub timeout: Duration,
@@ -525,8 +536,10 @@ pub struct CircuitBreaker {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RateLimit {
+    /// Requests per second one pod admits (RATE_LIMIT_RPS); keep it below perPodRps.
     #[schemars(range(min = 1))]
     pub rps: u32,
+    /// Requests admitted at once above the rate (RATE_LIMIT_BURST).
     #[schemars(range(min = 1))]
     pub burst: u32,
 }
@@ -535,17 +548,20 @@ pub struct RateLimit {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Redis {
+    /// Redis container image.
     #[serde(default = "default_redis_image")]
     pub image: String,
     /// Number of read replicas.
     #[serde(default = "default_redis_replicas")]
     #[schemars(range(min = 0, max = 32))]
     pub replicas: u32,
+    /// Redis port.
     #[serde(default = "default_redis_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
     /// `maxmemory` (e.g. `512mb`).
     pub maxmemory: RedisSize,
+    /// What Redis evicts when maxmemory is reached (`maxmemory-policy`).
     #[serde(default)]
     pub maxmemory_policy: EvictionPolicy,
     /// `maxclients` (Redis default 10000).
@@ -609,8 +625,10 @@ fn default_disabled_commands() -> Vec<String> {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SecretRef {
+    /// Name of the Secret.
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
     pub name: String,
+    /// Key in the Secret whose value is the password.
     pub key: String,
 }
 
@@ -644,6 +662,7 @@ pub struct NodePool {
     /// Allowed EC2 instance types; the first is used for node counts and cost.
     #[schemars(length(min = 1))]
     pub instance_types: Vec<String>,
+    /// Karpenter capacity types, in order of preference: `on-demand`, `spot`, `reserved`.
     #[serde(default = "default_capacity_types")]
     pub capacity_types: Vec<CapacityType>,
     /// Karpenter limits: the pool never grows beyond them.
@@ -743,8 +762,10 @@ pub struct NodeClass {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InstanceType {
+    /// Virtual CPUs of one instance.
     #[schemars(range(min = 1))]
     pub vcpu: u32,
+    /// Memory of one instance in GiB.
     #[serde(rename = "memoryGiB")]
     #[schemars(range(min = 1))]
     pub memory_gib: f64,

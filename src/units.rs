@@ -341,6 +341,13 @@ impl Rate {
             text: s.to_string(),
         })
     }
+    /// The share of the SLO target, if the rate is relative (`"50%"` → 0.5); `None` if absolute.
+    pub fn relative(&self) -> Option<f64> {
+        match self.kind {
+            RateKind::Absolute(_) => None,
+            RateKind::OfTarget(f) => Some(f),
+        }
+    }
     /// Requests per second for the given SLO target.
     pub fn resolve(&self, target_rps: f64) -> f64 {
         match self.kind {
