@@ -159,4 +159,18 @@ impl Compiler {
             documents,
         })
     }
+
+    /// [`Compiler::compile`] for `build`, which writes the files and needs no parsed
+    /// documents (`documents` is empty): less memory and time for large environments.
+    pub fn compile_files(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
+        let planned = self.plan(spec_path)?;
+        let files = self.templates()?.render(&planned.plan)?;
+        verify::check(&files, &planned.plan.namespace)?;
+        let documents = Vec::new();
+        Ok(Compiled {
+            planned,
+            files,
+            documents,
+        })
+    }
 }

@@ -108,6 +108,21 @@ const PARALLEL_MIN_BYTES: usize = 256 * 1024;
 /// Checks every Kubernetes file; returns the parsed documents per file (for diff and
 /// generate), in file order.
 pub fn verify(files: &[OutputFile], namespace: &str) -> Result<Vec<Vec<Document>>, Vec<Error>> {
+    run(files, namespace, true)
+}
+
+/// Checks every Kubernetes file without keeping the parsed documents (a build only writes
+/// the files): each value is freed on the thread that checked it, which keeps peak memory
+/// near the size of the output.
+pub fn check(files: &[OutputFile], namespace: &str) -> Result<(), Vec<Error>> {
+    run(files, namespace, false).map(drop)
+}
+
+fn run(
+    files: &[OutputFile],
+    namespace: &str,
+    keep: bool,
+) -> Result<Vec<Vec<Document>>, Vec<Error>> {
     let jobs: Vec<(usize, usize, &str)> = files
         .iter()
         .enumerate()
@@ -121,7 +136,11 @@ pub fn verify(files: &[OutputFile], namespace: &str) -> Result<Vec<Vec<Document>
     let bytes = jobs.iter().map(|(_, _, text)| text.len()).sum();
     let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
     let checked = par::map(&jobs, threads, |&(i, line, text)| {
-        check_document(&files[i], line, text, namespace)
+        let (mut doc, errors) = check_document(&files[i], line, text, namespace);
+        if !keep && let Some((_, d)) = &mut doc {
+            d.value = serde_json::Value::Null;
+        }
+        (doc, errors)
     });
     let mut errors = Vec::new();
     let mut seen: BTreeMap<ObjectId, usize> = BTreeMap::new();
@@ -139,7 +158,9 @@ pub fn verify(files: &[OutputFile], namespace: &str) -> Result<Vec<Vec<Document>
                 ),
             ));
         }
-        parsed[i].push(doc);
+        if keep {
+            parsed[i].push(doc);
+        }
     }
     if errors.is_empty() {
         Ok(parsed)
