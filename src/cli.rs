@@ -524,7 +524,7 @@ fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
 
 fn build_one(ui: &Ui, compiler: &mut Compiler, spec: &Path, args: &BuildArgs) -> ExitCode {
     let started = std::time::Instant::now();
-    let compiled = match compiler.compile(spec) {
+    let compiled = match compiler.compile_files(spec) {
         Ok(c) => c,
         Err(stop) => return ui.stop(compiler, &stop),
     };

@@ -19,10 +19,9 @@ use serde_json::Value;
 use similar::{Algorithm, ChangeTag, DiffOp, TextDiff};
 
 use crate::emit;
-use crate::error::{Error, FileId, Result};
-use crate::load;
+use crate::error::{Error, Result};
 use crate::render::OutputFile;
-use crate::verify::{Document, ObjectId, split_documents};
+use crate::verify::{self, Document, ObjectId, split_documents};
 
 /// What happened to an object or file, seen from the committed tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -305,15 +304,14 @@ fn built_objects(file: &OutputFile, docs: &[Document]) -> Vec<Obj> {
 fn parse_objects(path: &str, text: &str) -> std::result::Result<Vec<Obj>, String> {
     let mut objs = Vec::new();
     for (line, doc) in split_documents(text) {
-        let value = load::parse(doc, FileId(0))
-            .map_err(|e| {
-                let at = e.loc.map_or(line, |l| line + l.line.max(1) as usize - 1);
-                format!(
-                    "{path}:{at} does not parse as YAML ({}); compared as text",
-                    e.message
-                )
-            })?
-            .to_json();
+        // The parser verify used for the built side, so both sides read numbers alike.
+        let value = verify::parse_document(doc).map_err(|e| {
+            let at = e.loc.map_or(line, |l| line + l.line.max(1) as usize - 1);
+            format!(
+                "{path}:{at} does not parse as YAML ({}); compared as text",
+                e.message
+            )
+        })?;
         let id = ObjectId::of(&value).ok_or_else(|| {
             format!("{path}:{line} is not a Kubernetes object (no apiVersion, kind and metadata.name); compared as text")
         })?;
@@ -639,7 +637,7 @@ mod tests {
             .into_iter()
             .map(|(line, text)| Document {
                 line,
-                value: load::parse(text, FileId(0)).unwrap().to_json(),
+                value: verify::parse_document(text).unwrap(),
             })
             .collect();
         let file = OutputFile {

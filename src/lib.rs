@@ -18,11 +18,13 @@ pub mod diff;
 pub mod emit;
 pub mod error;
 pub mod explain;
+pub mod fastyaml;
 pub mod findings;
 pub mod generate;
 pub mod image;
 pub mod load;
 pub mod observe;
+pub mod par;
 pub mod plan;
 pub mod promrule;
 pub mod render;
@@ -155,6 +157,20 @@ impl Compiler {
         let templates = self.templates()?;
         let files = templates.render(&planned.plan)?;
         let documents = verify::verify(&files, &planned.plan.namespace)?;
+        Ok(Compiled {
+            planned,
+            files,
+            documents,
+        })
+    }
+
+    /// [`Compiler::compile`] for `build`, which writes the files and needs no parsed
+    /// documents (`documents` is empty): less memory and time for large environments.
+    pub fn compile_files(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
+        let planned = self.plan(spec_path)?;
+        let files = self.templates()?.render(&planned.plan)?;
+        verify::check(&files, &planned.plan.namespace)?;
+        let documents = Vec::new();
         Ok(Compiled {
             planned,
             files,

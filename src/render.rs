@@ -45,6 +45,9 @@ const OTHER_FILES: &[(&str, &str)] = &[
     ("k6.js.j2", "loadtest/k6.js"),
 ];
 
+/// From this many services on, templates are rendered on every core.
+const PARALLEL_MIN_SERVICES: usize = 40;
+
 /// A template environment: the embedded defaults, optionally overridden from a directory.
 pub struct Templates {
     env: Environment<'static>,
@@ -115,36 +118,48 @@ impl Templates {
             conf.into_iter()
                 .collect::<std::collections::BTreeMap<_, _>>(),
         );
-        let mut resources = Vec::new();
-        for (template, path) in KUBERNETES_FILES {
-            let text = self.render_one(
-                template,
-                context! { plan => plan_value.clone(), conf => conf_value.clone() },
-            )?;
-            if has_content(&text) {
-                resources.push(*path);
-                files.push(OutputFile {
-                    path: (*path).to_string(),
-                    content: with_header(&plan.header, &text),
-                    kubernetes: true,
-                });
+        // The big templates are independent: render them on every core for large plans.
+        let jobs: Vec<(&str, &str, bool)> = KUBERNETES_FILES
+            .iter()
+            .map(|(t, p)| (*t, *p, true))
+            .chain([("CAPACITY.md.j2", "CAPACITY.md", false)])
+            .chain(OTHER_FILES.iter().map(|(t, p)| (*t, *p, false)))
+            .collect();
+        let threads = crate::par::threads_for(plan.services.len(), PARALLEL_MIN_SERVICES);
+        let texts = crate::par::map(&jobs, threads, |&(template, path, kubernetes)| {
+            if path == "CAPACITY.md" {
+                return self.render_capacity(plan);
             }
-        }
-        files.push(OutputFile {
-            path: "CAPACITY.md".into(),
-            content: with_header(
-                &header_for("CAPACITY.md", &plan.header),
-                &self.render_capacity(plan)?,
-            ),
-            kubernetes: false,
+            let ctx = if kubernetes {
+                context! { plan => plan_value.clone(), conf => conf_value.clone() }
+            } else {
+                context! { plan => plan_value.clone() }
+            };
+            self.render_one(template, ctx)
         });
-        for (template, path) in OTHER_FILES {
-            let text = self.render_one(template, context! { plan => plan_value.clone() })?;
-            if has_content(&text) {
+        let mut resources = Vec::new();
+        for (&(_, path, kubernetes), text) in jobs.iter().zip(texts) {
+            let text = text?;
+            if path == "CAPACITY.md" {
+                let header = header_for(path, &plan.header);
                 files.push(OutputFile {
-                    path: (*path).to_string(),
-                    content: with_header(&header_for(path, &plan.header), &text),
+                    path: path.to_string(),
+                    content: with_header(&header, &text),
                     kubernetes: false,
+                });
+            } else if has_content(&text) {
+                if kubernetes {
+                    resources.push(path);
+                }
+                let header = if kubernetes {
+                    plan.header.clone()
+                } else {
+                    header_for(path, &plan.header)
+                };
+                files.push(OutputFile {
+                    path: path.to_string(),
+                    content: with_header(&header, &text),
+                    kubernetes,
                 });
             }
         }

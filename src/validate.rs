@@ -36,7 +36,11 @@ pub fn service_defaults_schema(generator: &mut SchemaGenerator) -> Schema {
 fn validator() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     V.get_or_init(|| {
-        let mut schema = serde_json::to_value(schemars::schema_for!(Spec)).expect("schema");
+        // The committed schema (a test keeps it equal to `schema_json()`): parsing it is much
+        // cheaper than deriving it again on every run.
+        let mut schema: serde_json::Value =
+            serde_json::from_str(include_str!("../schemas/tacosgen.schema.json"))
+                .expect("committed schema is JSON");
         // serviceDefaults is merged into services before validation; its `allOf` reference
         // to the full Service (with required fields) is for editors only.
         if let Some(p) = schema.pointer_mut("/properties/serviceDefaults") {

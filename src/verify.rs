@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, FileId, Result};
+use crate::fastyaml::{self, ParseOutcome};
 use crate::load::{self, Node};
+use crate::par;
 use crate::render::OutputFile;
 use crate::validate::is_dns_label;
 
@@ -87,73 +89,128 @@ fn parse_located(doc: &str) -> std::result::Result<Node, Error> {
     load::parse(doc, FileId(0))
 }
 
+/// Parses one document of a Kubernetes file: with the fast parser when the text is in its
+/// subset (everything the built-in templates render), else with serde-saphyr. Both read the
+/// rendered output alike (a test checks it on the committed `out/`).
+pub fn parse_document(text: &str) -> std::result::Result<serde_json::Value, Error> {
+    match fastyaml::parse_stream(text) {
+        ParseOutcome::Parsed(docs) => match <[fastyaml::Document; 1]>::try_from(docs) {
+            Ok([doc]) => Ok(doc.value),
+            Err(_) => parse_located(text).map(|n| n.to_json()),
+        },
+        ParseOutcome::Unsupported { .. } => parse_located(text).map(|n| n.to_json()),
+    }
+}
+
+/// Below this much rendered text, starting a second thread costs more than it saves.
+const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+
 /// Checks every Kubernetes file; returns the parsed documents per file (for diff and
 /// generate), in file order.
 pub fn verify(files: &[OutputFile], namespace: &str) -> Result<Vec<Vec<Document>>, Vec<Error>> {
+    run(files, namespace, true)
+}
+
+/// Checks every Kubernetes file without keeping the parsed documents (a build only writes
+/// the files): each value is freed on the thread that checked it, which keeps peak memory
+/// near the size of the output.
+pub fn check(files: &[OutputFile], namespace: &str) -> Result<(), Vec<Error>> {
+    run(files, namespace, false).map(drop)
+}
+
+fn run(
+    files: &[OutputFile],
+    namespace: &str,
+    keep: bool,
+) -> Result<Vec<Vec<Document>>, Vec<Error>> {
+    let jobs: Vec<(usize, usize, &str)> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.kubernetes)
+        .flat_map(|(i, f)| {
+            split_documents(&f.content)
+                .into_iter()
+                .map(move |(line, text)| (i, line, text))
+        })
+        .collect();
+    let bytes = jobs.iter().map(|(_, _, text)| text.len()).sum();
+    let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
+    let checked = par::map(&jobs, threads, |&(i, line, text)| {
+        let (mut doc, errors) = check_document(&files[i], line, text, namespace);
+        if !keep && let Some((_, d)) = &mut doc {
+            d.value = serde_json::Value::Null;
+        }
+        (doc, errors)
+    });
     let mut errors = Vec::new();
-    let mut seen: BTreeMap<ObjectId, String> = BTreeMap::new();
-    let mut parsed = Vec::with_capacity(files.len());
-    for file in files {
-        let mut docs = Vec::new();
-        if !file.kubernetes {
-            parsed.push(docs);
-            continue;
+    let mut seen: BTreeMap<ObjectId, usize> = BTreeMap::new();
+    let mut parsed: Vec<Vec<Document>> = vec![Vec::new(); files.len()];
+    for (&(i, line, _), (doc, errs)) in jobs.iter().zip(checked) {
+        errors.extend(errs);
+        let Some((id, doc)) = doc else { continue };
+        if let Some(first) = seen.insert(id.clone(), i) {
+            errors.push(located(
+                &files[i],
+                line,
+                format!(
+                    "{id} is also generated in {}; every object must be unique",
+                    files[first].path
+                ),
+            ));
         }
-        for (line, text) in split_documents(&file.content) {
-            let at = |rel: u32| line + rel.max(1) as usize - 1;
-            let node = match parse_located(text) {
-                Ok(n) => n,
-                Err(e) => {
-                    let l = e.loc.map_or(line, |l| at(l.line));
-                    errors.push(located(
-                        file,
-                        l,
-                        format!("rendered YAML does not parse: {}", e.message),
-                    ));
-                    continue;
-                }
-            };
-            let value = node.to_json();
-            let Some(id) = ObjectId::of(&value) else {
-                errors.push(located(
-                    file,
-                    line,
-                    "document has no apiVersion, kind and metadata.name; every document must be a Kubernetes object".into(),
-                ));
-                continue;
-            };
-            for problem in check_object(&id, &value, namespace) {
-                let l = problem
-                    .path
-                    .as_deref()
-                    .map(|p| at(node.find(p.split('.')).loc.line))
-                    .unwrap_or(line);
-                let field = problem
-                    .path
-                    .map(|p| format!(" (field {p})"))
-                    .unwrap_or_default();
-                errors.push(located(
-                    file,
-                    l,
-                    format!("{id}: {}{field}", problem.message),
-                ));
-            }
-            if let Some(first) = seen.insert(id.clone(), file.path.clone()) {
-                errors.push(located(
-                    file,
-                    line,
-                    format!("{id} is also generated in {first}; every object must be unique"),
-                ));
-            }
-            docs.push(Document { line, value });
+        if keep {
+            parsed[i].push(doc);
         }
-        parsed.push(docs);
     }
     if errors.is_empty() {
         Ok(parsed)
     } else {
         Err(errors)
     }
+}
+
+/// Parses and checks one document. On the fast path no locations are kept; when there is a
+/// problem, the document is parsed again with locations to name its lines.
+fn check_document(
+    file: &OutputFile,
+    line: usize,
+    text: &str,
+    namespace: &str,
+) -> (Option<(ObjectId, Document)>, Vec<Error>) {
+    let at = |rel: u32| line + rel.max(1) as usize - 1;
+    let value = match parse_document(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let l = e.loc.map_or(line, |l| at(l.line));
+            let message = format!("rendered YAML does not parse: {}", e.message);
+            return (None, vec![located(file, l, message)]);
+        }
+    };
+    let Some(id) = ObjectId::of(&value) else {
+        let message = "document has no apiVersion, kind and metadata.name; every document must be a Kubernetes object";
+        return (None, vec![located(file, line, message.into())]);
+    };
+    let problems = check_object(&id, &value, namespace);
+    let mut errors = Vec::new();
+    if !problems.is_empty() {
+        let node = parse_located(text).ok();
+        for problem in problems {
+            let l = match (&problem.path, &node) {
+                (Some(p), Some(node)) => at(node.find(p.split('.')).loc.line),
+                _ => line,
+            };
+            let field = problem
+                .path
+                .map(|p| format!(" (field {p})"))
+                .unwrap_or_default();
+            errors.push(located(
+                file,
+                l,
+                format!("{id}: {}{field}", problem.message),
+            ));
+        }
+    }
+    (Some((id, Document { line, value })), errors)
 }
 
 fn located(file: &OutputFile, line: usize, message: String) -> Error {
@@ -265,6 +322,85 @@ mod tests {
             content: content.into(),
             kubernetes: true,
         }
+    }
+
+    /// The fast parser must read every committed document (so builds take the fast path) and
+    /// read it exactly as serde-saphyr does (so the values diff and generate see are unchanged).
+    #[test]
+    fn committed_output_takes_the_fast_path_and_reads_like_serde_saphyr() {
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("out");
+        let mut count = 0;
+        for (path, content) in crate::emit::read_tree(&out).unwrap() {
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = String::from_utf8(content).unwrap();
+            for (line, doc) in split_documents(&text) {
+                let fast = match fastyaml::parse_stream(doc) {
+                    ParseOutcome::Parsed(docs) if docs.len() == 1 => docs[0].value.clone(),
+                    other => panic!("{}:{line}: not on the fast path: {other:?}", path.display()),
+                };
+                let slow = parse_located(doc).unwrap().to_json();
+                assert_eq!(fast, slow, "{}:{line}", path.display());
+                count += 1;
+            }
+        }
+        assert!(count > 100, "only {count} documents under out/");
+    }
+
+    #[test]
+    fn fast_path_problems_still_name_their_line() {
+        // In the fast parser's subset (flow maps, quoted scalars), so only the re-parse locates.
+        let f = file(
+            "# h\napiVersion: \"v1\"\nkind: Service\nmetadata: {name: \"web\", namespace: \"ns\"}\nspec:\n  ports: [{port: 80}]\n  selectr: {a: b}\n",
+        );
+        let errs = verify(&[f], "ns").unwrap_err();
+        assert!(errs[0].message.contains("x.yaml:7"), "{}", errs[0].message);
+        assert!(
+            errs[0].message.contains("spec.selectr"),
+            "{}",
+            errs[0].message
+        );
+    }
+
+    #[test]
+    fn documents_outside_the_fast_subset_fall_back() {
+        let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: &n a\n  namespace: ns\ndata: {k: *n}\n";
+        assert!(matches!(
+            fastyaml::parse_stream(doc),
+            ParseOutcome::Unsupported { .. }
+        ));
+        let docs = verify(&[file(doc)], "ns").unwrap();
+        assert_eq!(docs[0][0].value["data"]["k"], "a");
+    }
+
+    #[test]
+    fn large_outputs_are_checked_in_parallel_in_order() {
+        let mut text = String::new();
+        for i in 0..4000 {
+            text += &format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n  namespace: ns\ndata: {{k: \"{}\"}}\n",
+                "v".repeat(64)
+            );
+        }
+        assert!(text.len() > PARALLEL_MIN_BYTES);
+        text += "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c7\n  namespace: ns\n";
+        let errs = verify(&[file(&text)], "ns").unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0]
+                .message
+                .contains("ConfigMap ns/c7 is also generated")
+        );
+        let docs = verify(&[file(&text[..text.rfind("---").unwrap()])], "ns").unwrap();
+        let names: Vec<_> = docs[0]
+            .iter()
+            .map(|d| d.value["metadata"]["name"].clone())
+            .collect();
+        let want: Vec<_> = (0..4000)
+            .map(|i| serde_json::json!(format!("c{i}")))
+            .collect();
+        assert_eq!(names, want);
     }
 
     #[test]

@@ -1,0 +1,60 @@
+//! Independent work spread over the machine's cores, for the stages whose work grows with the
+//! number of services (render, verify). Small environments stay on one thread: starting one
+//! costs tens of microseconds, as much as rendering a whole small environment.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How many threads `work` units (e.g. bytes) deserve: 1 below `min`, else one per core.
+pub fn threads_for(work: usize, min: usize) -> usize {
+    if work < min {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// `f` over `items` on `threads` threads, results in item order. Each thread takes the next
+/// unclaimed item, so a big item early in the list does not hold up the others.
+pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, f(item)));
+        }
+    };
+    let mut all = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_order_on_any_thread_count() {
+        let items: Vec<u64> = (0..1000).collect();
+        for threads in [1, 2, 3, 16] {
+            let out = map(&items, threads, |x| x * x);
+            assert_eq!(out, items.iter().map(|x| x * x).collect::<Vec<_>>());
+        }
+        assert!(map(&[] as &[u8], 4, |x| *x).is_empty());
+        assert_eq!(threads_for(10, 11), 1);
+        assert!(threads_for(11, 11) >= 1);
+    }
+}
