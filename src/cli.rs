@@ -497,20 +497,26 @@ pub fn spec_paths(args: &SpecArgs) -> Result<Vec<PathBuf>, Error> {
     Ok(specs)
 }
 
-fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
-    let mut compiler = match Compiler::for_current_dir(args.spec.templates.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}", e.render(&Default::default(), ui.color));
-            return ExitCode::Invalid;
-        }
-    };
-    let specs = match spec_paths(&args.spec) {
-        Ok(s) => s,
+/// The compiler for the current repository and the specs the arguments name; on failure the
+/// error is printed and the exit code returned.
+fn start(ui: &Ui, args: &SpecArgs) -> Result<(Compiler, Vec<PathBuf>), ExitCode> {
+    let compiler = Compiler::for_current_dir(args.templates.clone()).map_err(|e| {
+        eprintln!("{}", e.render(&Default::default(), ui.color));
+        ExitCode::Invalid
+    })?;
+    match spec_paths(args) {
+        Ok(specs) => Ok((compiler, specs)),
         Err(e) => {
             ui.error(&compiler, &e);
-            return ExitCode::Invalid;
+            Err(ExitCode::Invalid)
         }
+    }
+}
+
+fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
+    let (mut compiler, specs) = match start(ui, &args.spec) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let mut worst = ExitCode::Success;
     for spec in specs {
@@ -572,19 +578,9 @@ fn build_one(ui: &Ui, compiler: &mut Compiler, spec: &Path, args: &BuildArgs) ->
 }
 
 fn plan(ui: &Ui, args: &PlanArgs) -> ExitCode {
-    let mut compiler = match Compiler::for_current_dir(args.spec.templates.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}", e.render(&Default::default(), ui.color));
-            return ExitCode::Invalid;
-        }
-    };
-    let specs = match spec_paths(&args.spec) {
-        Ok(s) => s,
-        Err(e) => {
-            ui.error(&compiler, &e);
-            return ExitCode::Invalid;
-        }
+    let (mut compiler, specs) = match start(ui, &args.spec) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let mut worst = ExitCode::Success;
     for (i, spec) in specs.iter().enumerate() {
@@ -687,19 +683,9 @@ fn compare_all(
     out: &Path,
     warnings: bool,
 ) -> (Vec<diff::EnvDiff>, ExitCode) {
-    let mut compiler = match Compiler::for_current_dir(spec.templates.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}", e.render(&Default::default(), ui.color));
-            return (Vec::new(), ExitCode::Invalid);
-        }
-    };
-    let specs = match spec_paths(spec) {
-        Ok(s) => s,
-        Err(e) => {
-            ui.error(&compiler, &e);
-            return (Vec::new(), ExitCode::Invalid);
-        }
+    let (mut compiler, specs) = match start(ui, spec) {
+        Ok(started) => started,
+        Err(code) => return (Vec::new(), code),
     };
     let mut diffs = Vec::new();
     let mut code = ExitCode::Success;
