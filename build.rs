@@ -1,4 +1,42 @@
-//! Embeds the default templates (`templates/*.j2`) into the binary.
+//! Embeds the default templates (`templates/*.j2`) into the binary, and the spec schema
+//! without its documentation, which the validator does not read (a sixth of the bytes to
+//! parse on every run).
+use std::path::Path;
+
+use serde_json::Value;
+
 fn main() {
     minijinja_embed::embed_templates!("templates");
+    println!("cargo:rerun-if-changed=schemas/tacosgen.schema.json");
+    let text = std::fs::read_to_string("schemas/tacosgen.schema.json").expect("committed schema");
+    let mut schema: Value = serde_json::from_str(&text).expect("committed schema is JSON");
+    strip(&mut schema);
+    // serviceDefaults is merged into services before validation; its `allOf` reference to the
+    // full Service (with required fields) is for editors only.
+    schema["properties"]["serviceDefaults"] = serde_json::json!({});
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("schema.json");
+    std::fs::write(out, schema.to_string()).expect("write OUT_DIR/schema.json");
+}
+
+/// Removes annotation keywords from a schema and its subschemas (not from `properties` or
+/// `$defs`, whose keys are names, nor from `enum`/`const` values).
+fn strip(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    for key in ["description", "default", "title", "examples", "$comment"] {
+        map.remove(key);
+    }
+    for (key, value) in map.iter_mut() {
+        match key.as_str() {
+            "properties" | "$defs" => value
+                .as_object_mut()
+                .into_iter()
+                .flatten()
+                .for_each(|(_, s)| strip(s)),
+            "anyOf" | "oneOf" | "allOf" => {
+                value.as_array_mut().into_iter().flatten().for_each(strip)
+            }
+            "items" | "additionalProperties" => strip(value),
+            _ => {}
+        }
+    }
 }

@@ -33,21 +33,20 @@ pub fn service_defaults_schema(generator: &mut SchemaGenerator) -> Schema {
     })
 }
 
-fn validator() -> &'static jsonschema::Validator {
-    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    V.get_or_init(|| {
-        // The committed schema (a test keeps it equal to `schema_json()`): parsing it is much
-        // cheaper than deriving it again on every run.
-        let mut schema: serde_json::Value =
-            serde_json::from_str(include_str!("../schemas/tacosgen.schema.json"))
-                .expect("committed schema is JSON");
-        // serviceDefaults is merged into services before validation; its `allOf` reference
-        // to the full Service (with required fields) is for editors only.
-        if let Some(p) = schema.pointer_mut("/properties/serviceDefaults") {
-            *p = serde_json::json!({});
-        }
-        jsonschema::validator_for(&schema).expect("derived schema compiles")
+fn schema() -> &'static crate::schema::Schema {
+    static S: OnceLock<crate::schema::Schema> = OnceLock::new();
+    S.get_or_init(|| {
+        // The committed schema (a test keeps it equal to `schema_json()`) as build.rs prepared
+        // it: without documentation, and serviceDefaults open.
+        let schema = serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/schema.json")))
+            .expect("build.rs writes JSON");
+        crate::schema::Schema::compile(&schema).expect("derived schema compiles")
     })
+}
+
+/// Compiles the schema validator now (on another thread while the spec loads).
+pub fn warm() {
+    schema();
 }
 
 /// Validates the loaded tree and returns the typed spec.
@@ -57,9 +56,10 @@ pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
         Ok(spec) => spec,
         Err(err) => return Err(vec![typed_error(&loaded.tree, err)]),
     };
-    let mut errors: Vec<Error> = validator()
-        .iter_errors(&json)
-        .map(|e| schema_error(&loaded.tree, &e))
+    let mut errors: Vec<Error> = schema()
+        .violations(&json)
+        .iter()
+        .map(|v| schema_error(&loaded.tree, v))
         .collect();
     check_names(&loaded.tree, &spec, &mut errors);
     check_images(&loaded.tree, &spec, &mut errors);
@@ -190,14 +190,6 @@ fn short(x: f64) -> String {
     }
 }
 
-fn pointer_segments(pointer: &str) -> Vec<String> {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect()
-}
-
 fn dotted(segments: &[String]) -> String {
     if segments.is_empty() {
         "(top level)".into()
@@ -210,29 +202,23 @@ fn locate(tree: &Node, segments: &[String]) -> Loc {
     tree.find(segments.iter().map(String::as_str)).loc
 }
 
-fn schema_error(tree: &Node, e: &jsonschema::ValidationError<'_>) -> Error {
-    use jsonschema::error::ValidationErrorKind as K;
-    let segments = pointer_segments(e.instance_path().as_str());
-    let path = dotted(&segments);
-    let mut err = Error::invalid(e.to_string()).with_path(&path);
-    let mut loc = locate(tree, &segments);
-    match e.kind() {
-        K::AdditionalProperties { unexpected } => {
-            if let Some(key) = unexpected.first() {
-                loc = tree
-                    .find(segments.iter().map(String::as_str))
-                    .key_loc(key)
-                    .unwrap_or(loc);
-            }
+fn schema_error(tree: &Node, v: &crate::schema::Violation) -> Error {
+    use crate::schema::Kind;
+    let path = dotted(&v.path);
+    let mut err = Error::invalid(v.message.clone()).with_path(&path);
+    let mut loc = locate(tree, &v.path);
+    match &v.kind {
+        Kind::UnexpectedKey(key) => {
+            loc = tree
+                .find(v.path.iter().map(String::as_str))
+                .key_loc(key)
+                .unwrap_or(loc);
         }
-        K::Pattern { pattern } if pattern == DNS_LABEL_PATTERN => {
+        Kind::Pattern(pattern) if pattern == DNS_LABEL_PATTERN => {
             err = err.with_help(format!("allowed: {DNS_LABEL}"));
         }
-        K::Enum { options } => {
-            let allowed: Vec<String> = options
-                .as_array()
-                .map(|a| a.iter().map(|v| v.to_string()).collect())
-                .unwrap_or_default();
+        Kind::Enum(options) => {
+            let allowed: Vec<String> = options.iter().map(|v| v.to_string()).collect();
             err = err.with_help(format!("allowed: {}", allowed.join(", ")));
         }
         _ => {}

@@ -1,0 +1,690 @@
+//! The spec's JSON Schema, compiled for checking.
+//!
+//! `schemas/tacosgen.schema.json` is derived from [`crate::spec`] by schemars and uses a small
+//! part of JSON Schema 2020-12. This module checks exactly that part and refuses to compile a
+//! schema with any other keyword, so the schema cannot grow a constraint that goes unchecked.
+//! Why not the `jsonschema` crate: building its validator took 3.6 ms per run, more than the
+//! rest of a seed build together (BENCHMARKS.md); compiling this takes microseconds and each
+//! pattern is compiled on first use. `tests/schema_agreement.rs` checks that both accept and
+//! refuse the same values, on the committed environments and thousands of mutations of them.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+/// A compiled schema.
+pub struct Schema {
+    nodes: Vec<Vec<Check>>,
+}
+
+/// One way a value breaks the schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// Keys and indices from the document root to the value.
+    pub path: Vec<String>,
+    pub message: String,
+    pub kind: Kind,
+}
+
+/// What a violation is about, for errors that point at a key or list what is allowed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// A mapping key no property allows.
+    UnexpectedKey(String),
+    /// A string not matching this pattern.
+    Pattern(String),
+    /// A value not among these.
+    Enum(Vec<Value>),
+    Other,
+}
+
+enum Check {
+    Type(Vec<Type>),
+    Properties(Vec<(String, usize)>),
+    /// `additionalProperties`: `None` forbids other keys, `Some(node)` checks their values.
+    Additional(Option<usize>, Vec<String>),
+    Required(Vec<String>),
+    Ref(usize),
+    AllOf(Vec<usize>),
+    AnyOf(Vec<usize>),
+    OneOf(Vec<usize>),
+    Enum(Vec<Value>),
+    Const(Value),
+    Minimum(f64),
+    Maximum(f64),
+    ExclusiveMinimum(f64),
+    ExclusiveMaximum(f64),
+    Pattern(Box<Pattern>),
+    MinLength(u64),
+    MaxLength(u64),
+    MinItems(u64),
+    MaxItems(u64),
+    Items(usize),
+}
+
+struct Pattern {
+    source: String,
+    regex: OnceLock<Result<regex_lite::Regex, String>>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Type {
+    Null,
+    Boolean,
+    Integer,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Type {
+    fn parse(name: &str) -> Option<Type> {
+        Some(match name {
+            "null" => Type::Null,
+            "boolean" => Type::Boolean,
+            "integer" => Type::Integer,
+            "number" => Type::Number,
+            "string" => Type::String,
+            "array" => Type::Array,
+            "object" => Type::Object,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Type::Null => "null",
+            Type::Boolean => "boolean",
+            Type::Integer => "integer",
+            Type::Number => "number",
+            Type::String => "string",
+            Type::Array => "array",
+            Type::Object => "object",
+        }
+    }
+
+    fn admits(self, value: &Value) -> bool {
+        match (self, value) {
+            (Type::Null, Value::Null)
+            | (Type::Boolean, Value::Bool(_))
+            | (Type::Number, Value::Number(_))
+            | (Type::String, Value::String(_))
+            | (Type::Array, Value::Array(_))
+            | (Type::Object, Value::Object(_)) => true,
+            // 2020-12: an integer is any number without a fractional part (`2.0` too).
+            (Type::Integer, Value::Number(n)) => {
+                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Keywords that only describe (for editors and documentation) and constrain nothing.
+const ANNOTATIONS: &[&str] = &[
+    "$schema",
+    "$defs",
+    "$comment",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    // Not asserted by 2020-12 validators by default; schemars writes it for integer widths,
+    // which `minimum`/`maximum` and the typed structs enforce.
+    "format",
+];
+
+impl Schema {
+    /// Compiles a schema document. Fails on a keyword this module does not implement.
+    pub fn compile(document: &Value) -> Result<Schema, String> {
+        let mut compiler = Compiler {
+            document,
+            nodes: Vec::new(),
+            refs: HashMap::new(),
+        };
+        compiler.node(document, "#")?;
+        Ok(Schema {
+            nodes: compiler.nodes,
+        })
+    }
+
+    /// Every violation of `value`, in document order.
+    pub fn violations(&self, value: &Value) -> Vec<Violation> {
+        let mut out = Vec::new();
+        self.check(0, value, &mut Vec::new(), &mut out);
+        out
+    }
+
+    fn valid(&self, node: usize, value: &Value) -> bool {
+        let mut out = Vec::new();
+        self.check(node, value, &mut Vec::new(), &mut out);
+        out.is_empty()
+    }
+
+    fn check(&self, node: usize, value: &Value, path: &mut Vec<String>, out: &mut Vec<Violation>) {
+        for check in &self.nodes[node] {
+            match check {
+                Check::Type(types) => {
+                    if !types.iter().any(|t| t.admits(value)) {
+                        let names: Vec<&str> = types.iter().map(|t| t.name()).collect();
+                        push(
+                            out,
+                            path,
+                            format!("{} is not of type {}", show(value), names.join(" or ")),
+                            Kind::Other,
+                        );
+                    }
+                }
+                Check::Properties(properties) => {
+                    if let Value::Object(map) = value {
+                        for (key, sub) in properties {
+                            if let Some(v) = map.get(key) {
+                                path.push(key.clone());
+                                self.check(*sub, v, path, out);
+                                path.pop();
+                            }
+                        }
+                    }
+                }
+                Check::Additional(sub, known) => {
+                    if let Value::Object(map) = value {
+                        for (key, v) in map {
+                            if known.binary_search(key).is_ok() {
+                                continue;
+                            }
+                            match sub {
+                                None => push(
+                                    out,
+                                    path,
+                                    format!("unexpected property {key:?}"),
+                                    Kind::UnexpectedKey(key.clone()),
+                                ),
+                                Some(sub) => {
+                                    path.push(key.clone());
+                                    self.check(*sub, v, path, out);
+                                    path.pop();
+                                }
+                            }
+                        }
+                    }
+                }
+                Check::Required(keys) => {
+                    if let Value::Object(map) = value {
+                        for key in keys.iter().filter(|k| !map.contains_key(*k)) {
+                            push(
+                                out,
+                                path,
+                                format!("{key:?} is a required property"),
+                                Kind::Other,
+                            );
+                        }
+                    }
+                }
+                Check::Ref(sub) => self.check(*sub, value, path, out),
+                Check::AllOf(subs) => {
+                    for sub in subs {
+                        self.check(*sub, value, path, out);
+                    }
+                }
+                Check::AnyOf(subs) | Check::OneOf(subs) => {
+                    let passing = subs.iter().filter(|s| self.valid(**s, value)).count();
+                    let one_of = matches!(check, Check::OneOf(_));
+                    if passing == 0 {
+                        self.no_branch(subs, value, path, out);
+                    } else if one_of && passing > 1 {
+                        push(
+                            out,
+                            path,
+                            format!("{} matches more than one of its alternatives", show(value)),
+                            Kind::Other,
+                        );
+                    }
+                }
+                Check::Enum(options) => {
+                    if !options.contains(value) {
+                        push(
+                            out,
+                            path,
+                            format!("{} is not one of {}", show(value), list(options)),
+                            Kind::Enum(options.clone()),
+                        );
+                    }
+                }
+                Check::Const(expected) => {
+                    if value != expected {
+                        push(
+                            out,
+                            path,
+                            format!("{} is not {}", show(value), show(expected)),
+                            Kind::Enum(vec![expected.clone()]),
+                        );
+                    }
+                }
+                Check::Minimum(_)
+                | Check::Maximum(_)
+                | Check::ExclusiveMinimum(_)
+                | Check::ExclusiveMaximum(_) => {
+                    if let Some(x) = value.as_f64()
+                        && let Some(message) = bound(check, x)
+                    {
+                        push(out, path, format!("{} {message}", show(value)), Kind::Other);
+                    }
+                }
+                Check::Pattern(pattern) => {
+                    if let Value::String(s) = value
+                        && !pattern.is_match(s)
+                    {
+                        push(
+                            out,
+                            path,
+                            format!("{} does not match {:?}", show(value), pattern.source),
+                            Kind::Pattern(pattern.source.clone()),
+                        );
+                    }
+                }
+                Check::MinLength(n) | Check::MaxLength(n) => {
+                    if let Value::String(s) = value {
+                        let len = s.chars().count() as u64;
+                        let min = matches!(check, Check::MinLength(_));
+                        if (min && len < *n) || (!min && len > *n) {
+                            let what = if min { "shorter" } else { "longer" };
+                            let plural = if *n == 1 { "" } else { "s" };
+                            push(
+                                out,
+                                path,
+                                format!("{} is {what} than {n} character{plural}", show(value)),
+                                Kind::Other,
+                            );
+                        }
+                    }
+                }
+                Check::MinItems(n) | Check::MaxItems(n) => {
+                    if let Value::Array(items) = value {
+                        let len = items.len() as u64;
+                        let min = matches!(check, Check::MinItems(_));
+                        if (min && len < *n) || (!min && len > *n) {
+                            let (verb, unit) = if min {
+                                ("needs", "at least")
+                            } else {
+                                ("allows", "at most")
+                            };
+                            push(
+                                out,
+                                path,
+                                format!("has {len} items, {verb} {unit} {n}"),
+                                Kind::Other,
+                            );
+                        }
+                    }
+                }
+                Check::Items(sub) => {
+                    if let Value::Array(items) = value {
+                        for (i, item) in items.iter().enumerate() {
+                            path.push(i.to_string());
+                            self.check(*sub, item, path, out);
+                            path.pop();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// No alternative of an `anyOf`/`oneOf` accepts `value`. When only one accepts its type
+    /// (the usual `T or null`), its own violations say the most; otherwise list the types.
+    fn no_branch(
+        &self,
+        subs: &[usize],
+        value: &Value,
+        path: &mut Vec<String>,
+        out: &mut Vec<Violation>,
+    ) {
+        let typed: Vec<usize> = subs
+            .iter()
+            .copied()
+            .filter(|s| {
+                self.types(*s)
+                    .is_none_or(|t| t.iter().any(|t| t.admits(value)))
+            })
+            .collect();
+        if let [only] = typed[..] {
+            self.check(only, value, path, out);
+            return;
+        }
+        let mut expected: Vec<&str> = subs
+            .iter()
+            .filter_map(|s| self.types(*s))
+            .flatten()
+            .map(|t| t.name())
+            .collect();
+        expected.dedup();
+        let mut message = format!("{} is not valid", show(value));
+        if !expected.is_empty() && typed.is_empty() {
+            let _ = write!(message, ": expected {}", expected.join(" or "));
+        } else {
+            message.push_str(" under any of the allowed alternatives");
+        }
+        let options: Vec<Value> = subs.iter().filter_map(|s| self.constant(*s)).collect();
+        let kind = if options.len() == subs.len() {
+            Kind::Enum(
+                options
+                    .into_iter()
+                    .flat_map(|v| match v {
+                        Value::Array(a) => a,
+                        v => vec![v],
+                    })
+                    .collect(),
+            )
+        } else {
+            Kind::Other
+        };
+        out.push(Violation {
+            path: path.clone(),
+            message,
+            kind,
+        });
+    }
+
+    /// The types a node admits, following `$ref`; `None` when it does not say.
+    fn types(&self, node: usize) -> Option<&[Type]> {
+        self.nodes[node].iter().find_map(|c| match c {
+            Check::Type(t) => Some(t.as_slice()),
+            Check::Ref(r) => self.types(*r),
+            _ => None,
+        })
+    }
+
+    /// The values an `enum` or `const` node allows (an array for `enum`).
+    fn constant(&self, node: usize) -> Option<Value> {
+        self.nodes[node].iter().find_map(|c| match c {
+            Check::Enum(options) => Some(Value::Array(options.clone())),
+            Check::Const(v) => Some(v.clone()),
+            _ => None,
+        })
+    }
+}
+
+fn push(out: &mut Vec<Violation>, path: &[String], message: String, kind: Kind) {
+    out.push(Violation {
+        path: path.to_vec(),
+        message,
+        kind,
+    });
+}
+
+fn bound(check: &Check, x: f64) -> Option<String> {
+    let (broken, words, limit) = match *check {
+        Check::Minimum(m) => (x < m, "is less than the minimum of", m),
+        Check::Maximum(m) => (x > m, "is greater than the maximum of", m),
+        Check::ExclusiveMinimum(m) => (x <= m, "must be greater than", m),
+        Check::ExclusiveMaximum(m) => (x >= m, "must be less than", m),
+        _ => return None,
+    };
+    broken.then(|| format!("{words} {}", show(&serde_json::json!(limit))))
+}
+
+/// A value as JSON, shortened if long (a whole mapping in an error helps nobody).
+fn show(value: &Value) -> String {
+    let text = match value {
+        // Whole numbers print without `.0`.
+        Value::Number(n)
+            if n.as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e15) =>
+        {
+            format!("{}", n.as_f64().unwrap_or_default() as i64)
+        }
+        Value::Object(_) => return "a mapping".into(),
+        Value::Array(_) => return "a list".into(),
+        v => v.to_string(),
+    };
+    if text.chars().count() > 80 {
+        let cut: String = text.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+fn list(options: &[Value]) -> String {
+    options.iter().map(show).collect::<Vec<_>>().join(", ")
+}
+
+impl Pattern {
+    fn is_match(&self, s: &str) -> bool {
+        match self
+            .regex
+            .get_or_init(|| regex_lite::Regex::new(&self.source).map_err(|e| e.to_string()))
+        {
+            Ok(re) => re.is_match(s),
+            // Unreachable for the committed schema (a test compiles every pattern); refuse
+            // rather than accept what cannot be checked.
+            Err(_) => false,
+        }
+    }
+}
+
+struct Compiler<'a> {
+    document: &'a Value,
+    nodes: Vec<Vec<Check>>,
+    refs: HashMap<String, usize>,
+}
+
+impl Compiler<'_> {
+    fn node(&mut self, schema: &Value, at: &str) -> Result<usize, String> {
+        let index = self.nodes.len();
+        self.nodes.push(Vec::new());
+        let checks = match schema {
+            Value::Bool(true) => Vec::new(),
+            Value::Object(map) => self.checks(map, at)?,
+            other => {
+                return Err(format!(
+                    "{at}: a schema must be an object or true, not {other}"
+                ));
+            }
+        };
+        self.nodes[index] = checks;
+        Ok(index)
+    }
+
+    fn checks(&mut self, map: &Map<String, Value>, at: &str) -> Result<Vec<Check>, String> {
+        let mut checks = Vec::new();
+        let number = |v: &Value, key: &str| {
+            v.as_f64()
+                .ok_or_else(|| format!("{at}/{key}: expected a number"))
+        };
+        let count = |v: &Value, key: &str| {
+            v.as_u64()
+                .ok_or_else(|| format!("{at}/{key}: expected a whole number"))
+        };
+        for (key, v) in map {
+            let here = format!("{at}/{key}");
+            let check = match key.as_str() {
+                k if ANNOTATIONS.contains(&k) => continue,
+                "type" => {
+                    let names: Vec<&Value> = match v {
+                        Value::Array(a) => a.iter().collect(),
+                        v => vec![v],
+                    };
+                    let types = names
+                        .iter()
+                        .map(|n| n.as_str().and_then(Type::parse))
+                        .collect::<Option<Vec<Type>>>()
+                        .ok_or_else(|| format!("{here}: unknown type {v}"))?;
+                    Check::Type(types)
+                }
+                "properties" => {
+                    let props = v
+                        .as_object()
+                        .ok_or_else(|| format!("{here}: expected an object"))?;
+                    let mut compiled = Vec::new();
+                    for (name, sub) in props {
+                        compiled.push((name.clone(), self.node(sub, &format!("{here}/{name}"))?));
+                    }
+                    Check::Properties(compiled)
+                }
+                "additionalProperties" => {
+                    let mut known: Vec<String> = map
+                        .get("properties")
+                        .and_then(Value::as_object)
+                        .map(|p| p.keys().cloned().collect())
+                        .unwrap_or_default();
+                    known.sort();
+                    match v {
+                        Value::Bool(true) => continue,
+                        Value::Bool(false) => Check::Additional(None, known),
+                        sub => Check::Additional(Some(self.node(sub, &here)?), known),
+                    }
+                }
+                "required" => Check::Required(
+                    v.as_array()
+                        .and_then(|a| a.iter().map(|k| k.as_str().map(String::from)).collect())
+                        .ok_or_else(|| format!("{here}: expected a list of names"))?,
+                ),
+                "$ref" => {
+                    let target = v
+                        .as_str()
+                        .ok_or_else(|| format!("{here}: expected a string"))?;
+                    Check::Ref(self.reference(target, &here)?)
+                }
+                "allOf" | "anyOf" | "oneOf" => {
+                    let subs = v
+                        .as_array()
+                        .ok_or_else(|| format!("{here}: expected a list"))?;
+                    let mut compiled = Vec::new();
+                    for (i, sub) in subs.iter().enumerate() {
+                        compiled.push(self.node(sub, &format!("{here}/{i}"))?);
+                    }
+                    match key.as_str() {
+                        "allOf" => Check::AllOf(compiled),
+                        "anyOf" => Check::AnyOf(compiled),
+                        _ => Check::OneOf(compiled),
+                    }
+                }
+                "enum" => Check::Enum(
+                    v.as_array()
+                        .cloned()
+                        .ok_or_else(|| format!("{here}: expected a list"))?,
+                ),
+                "const" => Check::Const(v.clone()),
+                "minimum" => Check::Minimum(number(v, key)?),
+                "maximum" => Check::Maximum(number(v, key)?),
+                "exclusiveMinimum" => Check::ExclusiveMinimum(number(v, key)?),
+                "exclusiveMaximum" => Check::ExclusiveMaximum(number(v, key)?),
+                "pattern" => Check::Pattern(Box::new(Pattern {
+                    source: v
+                        .as_str()
+                        .ok_or_else(|| format!("{here}: expected a string"))?
+                        .to_string(),
+                    regex: OnceLock::new(),
+                })),
+                "minLength" => Check::MinLength(count(v, key)?),
+                "maxLength" => Check::MaxLength(count(v, key)?),
+                "minItems" => Check::MinItems(count(v, key)?),
+                "maxItems" => Check::MaxItems(count(v, key)?),
+                "items" => Check::Items(self.node(v, &here)?),
+                other => return Err(format!("{here}: keyword {other:?} is not supported")),
+            };
+            checks.push(check);
+        }
+        Ok(checks)
+    }
+
+    /// A `#/$defs/Name` reference, compiled once however often it is used (and recursion-safe:
+    /// the index is known before the definition is compiled).
+    fn reference(&mut self, target: &str, at: &str) -> Result<usize, String> {
+        if let Some(&index) = self.refs.get(target) {
+            return Ok(index);
+        }
+        let schema = target
+            .strip_prefix('#')
+            .and_then(|pointer| self.document.pointer(pointer))
+            .ok_or_else(|| format!("{at}: cannot resolve {target:?}"))?;
+        let index = self.nodes.len();
+        self.refs.insert(target.to_string(), index);
+        let compiled = self.node(schema, target)?;
+        debug_assert_eq!(compiled, index);
+        Ok(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn violations(schema: Value, value: Value) -> Vec<String> {
+        Schema::compile(&schema)
+            .unwrap()
+            .violations(&value)
+            .into_iter()
+            .map(|v| format!("{}: {}", v.path.join("."), v.message))
+            .collect()
+    }
+
+    #[test]
+    fn checks_each_keyword() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer", "minimum": 1, "maximum": 10},
+                "name": {"type": "string", "pattern": "^[a-z]+$", "maxLength": 3},
+                "mode": {"$ref": "#/$defs/Mode"},
+                "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "opt": {"anyOf": [{"$ref": "#/$defs/Mode"}, {"type": "null"}]}
+            },
+            "required": ["n"],
+            "additionalProperties": false,
+            "$defs": {"Mode": {"type": "string", "enum": ["a", "b"]}}
+        });
+        let ok = json!({"n": 2.0, "name": "ab", "mode": "a", "tags": ["x"], "opt": null});
+        assert!(violations(schema.clone(), ok).is_empty());
+        let bad = json!({"n": 11, "name": "ABCD", "mode": "c", "tags": [], "opt": "z", "x": 1});
+        assert_eq!(
+            violations(schema.clone(), bad),
+            [
+                ": unexpected property \"x\"",
+                "mode: \"c\" is not one of \"a\", \"b\"",
+                "n: 11 is greater than the maximum of 10",
+                "name: \"ABCD\" is longer than 3 characters",
+                "name: \"ABCD\" does not match \"^[a-z]+$\"",
+                "opt: \"z\" is not one of \"a\", \"b\"",
+                "tags: has 0 items, needs at least 1",
+            ]
+        );
+        assert_eq!(
+            violations(schema, json!({"n": 1.5})),
+            ["n: 1.5 is not of type integer"]
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_keywords() {
+        let err = Schema::compile(&json!({"properties": {"a": {"uniqueItems": true}}}))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            "#/properties/a/uniqueItems: keyword \"uniqueItems\" is not supported"
+        );
+    }
+
+    #[test]
+    fn one_of_needs_exactly_one() {
+        let schema = json!({"oneOf": [{"type": "number"}, {"type": "integer"}]});
+        assert_eq!(
+            violations(schema.clone(), json!(1)),
+            [": 1 matches more than one of its alternatives"]
+        );
+        assert!(violations(schema.clone(), json!(1.5)).is_empty());
+        assert_eq!(
+            violations(schema, json!("x")),
+            [": \"x\" is not valid: expected number or integer"]
+        );
+    }
+}
