@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, ExitCode};
 use crate::plan::{Finding, Severity};
-use crate::{Compiler, Planned, Stop, diff, emit};
+use crate::{Compiled, Compiler, Keep, Planned, Stop, diff, emit};
 
 mod start;
 
@@ -518,9 +518,12 @@ fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
         Ok(started) => started,
         Err(code) => return code,
     };
+    let started = std::time::Instant::now();
+    let results = compiler.compile_all(&specs, Keep::Files);
+    ui.detail(|| compiled_in(&specs, started));
     let mut worst = ExitCode::Success;
-    for spec in specs {
-        let code = build_one(ui, &mut compiler, &spec, args);
+    for (spec, result) in specs.iter().zip(results) {
+        let code = build_one(ui, &compiler, spec, result, args);
         if code as i32 > worst as i32 {
             worst = code;
         }
@@ -528,21 +531,33 @@ fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
     worst
 }
 
-fn build_one(ui: &Ui, compiler: &mut Compiler, spec: &Path, args: &BuildArgs) -> ExitCode {
-    let started = std::time::Instant::now();
-    let compiled = match compiler.compile_files(spec) {
+/// `--verbose`: what was compiled and how long it took.
+fn compiled_in(specs: &[PathBuf], started: std::time::Instant) -> String {
+    let names: Vec<_> = specs.iter().map(|s| s.display().to_string()).collect();
+    format!("compiled {} in {:.1?}", names.join(", "), started.elapsed())
+}
+
+fn build_one(
+    ui: &Ui,
+    compiler: &Compiler,
+    spec: &Path,
+    result: Result<Compiled, Stop>,
+    args: &BuildArgs,
+) -> ExitCode {
+    let compiled = match result {
         Ok(c) => c,
         Err(stop) => return ui.stop(compiler, &stop),
     };
-    ui.detail(|| format!("{}: compiled in {:.1?}", spec.display(), started.elapsed()));
     let planned = &compiled.planned;
-    ui.findings(compiler, planned, planned.warnings());
+    crate::timed("findings", || {
+        ui.findings(compiler, planned, planned.warnings())
+    });
     if args.spec.deny_warnings && planned.warnings().next().is_some() {
         ui.info("error: warnings are denied (--deny-warnings); nothing written");
         return ExitCode::Findings;
     }
     let dir = args.out.join(&planned.plan.environment);
-    match emit::emit(&dir, &compiled.files) {
+    match crate::timed("emit", || emit::emit(&dir, &compiled.files)) {
         Ok(outcome) => {
             let what = match outcome {
                 emit::Outcome::Written => "wrote",
@@ -689,9 +704,11 @@ fn compare_all(
     };
     let mut diffs = Vec::new();
     let mut code = ExitCode::Success;
-    for path in specs {
-        let started = std::time::Instant::now();
-        let compiled = match compiler.compile(&path) {
+    let started = std::time::Instant::now();
+    let results = compiler.compile_all(&specs, Keep::Documents);
+    ui.detail(|| compiled_in(&specs, started));
+    for (path, result) in specs.into_iter().zip(results) {
+        let compiled = match result {
             Ok(c) => c,
             Err(stop) => {
                 ui.stop(&compiler, &stop);
@@ -699,7 +716,6 @@ fn compare_all(
                 continue;
             }
         };
-        ui.detail(|| format!("{}: compiled in {:.1?}", path.display(), started.elapsed()));
         let planned = &compiled.planned;
         if warnings {
             ui.findings(&compiler, planned, planned.warnings());

@@ -30,6 +30,7 @@ pub mod promrule;
 pub mod render;
 pub mod report;
 pub mod scaffold;
+pub mod schema;
 pub mod show;
 pub mod spec;
 pub mod units;
@@ -126,22 +127,36 @@ impl Compiler {
 
     /// load → validate → plan. Plan errors are returned as [`Stop::PlanErrors`].
     pub fn plan(&mut self, spec_path: &Path) -> Result<Planned, Stop> {
-        let loaded = load::load(spec_path, &self.root, &mut self.sources)?;
-        let spec = validate::validate(&loaded)?;
-        let plan = plan::plan(&spec, &loaded.display_path);
-        let planned = Planned {
-            plan,
-            tree: loaded.tree,
-        };
-        if planned.plan.has_errors() {
-            return Err(Stop::PlanErrors(Box::new(planned)));
+        self.plan_warming(spec_path, false)
+    }
+
+    /// [`Compiler::plan`] while a second core, if there is one, does the start-up work of the
+    /// later stages: compiling the schema validator (needed after loading) and, with
+    /// `templates`, parsing the templates (needed after planning).
+    fn plan_warming(&mut self, spec_path: &Path, templates: bool) -> Result<Planned, Stop> {
+        if par::threads_for(1, 1) < 2 {
+            return plan_spec(spec_path, &self.root, &mut self.sources);
         }
-        Ok(planned)
+        let Compiler {
+            sources,
+            root,
+            templates_dir,
+            templates: cell,
+        } = self;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                validate::warm();
+                if templates {
+                    cell.get_or_init(|| build_templates(templates_dir.as_deref()));
+                }
+            });
+            plan_spec(spec_path, root, sources)
+        })
     }
 
     fn templates(&self) -> Result<&Templates> {
         self.templates
-            .get_or_init(|| Templates::new(self.templates_dir.as_deref()))
+            .get_or_init(|| build_templates(self.templates_dir.as_deref()))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -153,28 +168,108 @@ impl Compiler {
 
     /// The whole pipeline up to (not including) writing.
     pub fn compile(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
-        let planned = self.plan(spec_path)?;
-        let templates = self.templates()?;
-        let files = templates.render(&planned.plan)?;
-        let documents = verify::verify(&files, &planned.plan.namespace)?;
-        Ok(Compiled {
-            planned,
-            files,
-            documents,
-        })
+        let planned = self.plan_warming(spec_path, true)?;
+        finish(planned, self.templates()?, Keep::Documents)
     }
 
     /// [`Compiler::compile`] for `build`, which writes the files and needs no parsed
     /// documents (`documents` is empty): less memory and time for large environments.
     pub fn compile_files(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
-        let planned = self.plan(spec_path)?;
-        let files = self.templates()?.render(&planned.plan)?;
-        verify::check(&files, &planned.plan.namespace)?;
-        let documents = Vec::new();
-        Ok(Compiled {
-            planned,
-            files,
-            documents,
+        let planned = self.plan_warming(spec_path, true)?;
+        finish(planned, self.templates()?, Keep::Files)
+    }
+
+    /// Compiles several specs (`--all`), results in their order, on every core: the specs
+    /// are loaded first, one after the other (loading records the sources error messages
+    /// quote), then the pure stages of each spec run in parallel.
+    pub fn compile_all(&mut self, specs: &[PathBuf], keep: Keep) -> Vec<Result<Compiled, Stop>> {
+        if let [one] = specs {
+            return vec![match keep {
+                Keep::Documents => self.compile(one),
+                Keep::Files => self.compile_files(one),
+            }];
+        }
+        let loaded: Vec<std::sync::Mutex<Option<Result<load::Loaded>>>> = specs
+            .iter()
+            .map(|p| {
+                Some(timed("load", || {
+                    load::load(p, &self.root, &mut self.sources)
+                }))
+                .into()
+            })
+            .collect();
+        let templates = self.templates();
+        par::map(&loaded, par::threads_for(specs.len(), 2), |slot| {
+            let taken = slot.lock().ok().and_then(|mut s| s.take());
+            let loaded = taken.expect("each spec is compiled once")?;
+            let planned = plan_loaded(loaded)?;
+            finish(planned, templates.as_ref().map_err(Clone::clone)?, keep)
         })
     }
+}
+
+/// What a compilation keeps besides the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The parsed documents too (diff, check, generate).
+    Documents,
+    /// Only the files (build).
+    Files,
+}
+
+/// render → verify.
+fn finish(planned: Planned, templates: &Templates, keep: Keep) -> Result<Compiled, Stop> {
+    let files = timed("render", || templates.render(&planned.plan))?;
+    let namespace = &planned.plan.namespace;
+    let documents = match keep {
+        Keep::Documents => timed("verify", || verify::verify(&files, namespace))?,
+        Keep::Files => {
+            timed("verify", || verify::check(&files, namespace))?;
+            Vec::new()
+        }
+    };
+    Ok(Compiled {
+        planned,
+        files,
+        documents,
+    })
+}
+
+fn plan_spec(spec_path: &Path, root: &Path, sources: &mut Sources) -> Result<Planned, Stop> {
+    let loaded = timed("load", || load::load(spec_path, root, sources))?;
+    plan_loaded(loaded)
+}
+
+/// validate → plan.
+fn plan_loaded(loaded: load::Loaded) -> Result<Planned, Stop> {
+    let spec = timed("validate", || validate::validate(&loaded))?;
+    let plan = timed("plan", || plan::plan(&spec, &loaded.display_path));
+    let planned = Planned {
+        plan,
+        tree: loaded.tree,
+    };
+    if planned.plan.has_errors() {
+        return Err(Stop::PlanErrors(Box::new(planned)));
+    }
+    Ok(planned)
+}
+
+fn build_templates(dir: Option<&Path>) -> Result<Templates> {
+    timed("templates", || Templates::new(dir))
+}
+
+/// Runs one stage; with `TACOSGEN_TIMINGS` set, prints how long it took to stderr. The
+/// profile in BENCHMARKS.md comes from this, in the release binary users run.
+pub fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
+    static ON: OnceLock<bool> = OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var_os("TACOSGEN_TIMINGS").is_some()) {
+        return f();
+    }
+    let started = std::time::Instant::now();
+    let value = f();
+    eprintln!(
+        "timing: {stage:<10} {:>9.3} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    value
 }

@@ -103,7 +103,7 @@ pub fn parse_document(text: &str) -> std::result::Result<serde_json::Value, Erro
 }
 
 /// Below this much rendered text, starting a second thread costs more than it saves.
-const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+const PARALLEL_MIN_BYTES: usize = 16 * 1024;
 
 /// Checks every Kubernetes file; returns the parsed documents per file (for diff and
 /// generate), in file order.

@@ -304,3 +304,42 @@ fn usage_errors_exit_2_and_help_exits_0() {
         .success()
         .stdout(predicate::str::contains("Exit codes"));
 }
+
+/// `--all` compiles the specs in parallel; results must be the same, in the same order, as
+/// compiling each alone, and a broken spec among them must fail alone.
+#[test]
+fn compiling_all_in_parallel_equals_one_by_one() {
+    use tacosgen::{Compiler, Keep, Stop};
+    let specs: Vec<PathBuf> = [
+        "environments/dev.yaml",
+        "environments/missing.yaml",
+        "environments/prod.yaml",
+        "environments/staging.yaml",
+    ]
+    .iter()
+    .map(|s| repo().join(s))
+    .collect();
+    for keep in [Keep::Files, Keep::Documents] {
+        let all = Compiler::new(repo(), None).compile_all(&specs, keep);
+        assert_eq!(all.len(), specs.len());
+        for (spec, result) in specs.iter().zip(all) {
+            let mut alone = Compiler::new(repo(), None);
+            let expected = match keep {
+                Keep::Files => alone.compile_files(spec),
+                Keep::Documents => alone.compile(spec),
+            };
+            match (result, expected) {
+                (Ok(got), Ok(want)) => {
+                    assert_eq!(got.files, want.files, "{}", spec.display());
+                    assert_eq!(got.documents.len(), want.documents.len());
+                    assert_eq!(keep == Keep::Documents, !got.documents.is_empty());
+                }
+                (Err(Stop::Invalid(got)), Err(Stop::Invalid(want))) => {
+                    assert_eq!(format!("{got:?}"), format!("{want:?}"));
+                    assert!(spec.ends_with("missing.yaml"));
+                }
+                (got, want) => panic!("{}: {got:?} vs {want:?}", spec.display()),
+            }
+        }
+    }
+}

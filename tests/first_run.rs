@@ -305,7 +305,7 @@ fn verbose_lists_timings_and_files() {
         .unwrap();
     assert!(run.status.success());
     let err = String::from_utf8(run.stderr).unwrap();
-    assert!(err.contains("environments/dev.yaml: compiled in "), "{err}");
+    assert!(err.contains("compiled environments/dev.yaml in "), "{err}");
     assert!(
         err.contains(&format!(
             "{}",
