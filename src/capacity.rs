@@ -158,8 +158,8 @@ pub fn usd(x: f64) -> String {
     format!("${whole}.{digits:0<2}")
 }
 
-/// CPU and memory of a service at its replica bounds.
-#[derive(Debug, Clone, Serialize)]
+/// CPU and memory of a service at its replica bounds (or of several, summed).
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceResources {
     pub cpu_request_cores_at_min: f64,
@@ -171,6 +171,33 @@ pub struct ServiceResources {
     pub memory_request_gib_at_max: f64,
     #[serde(rename = "memoryLimitGiBAtMax")]
     pub memory_limit_gib_at_max: f64,
+}
+
+impl ServiceResources {
+    fn add(&mut self, r: &ServiceResources) {
+        for (sum, x) in [
+            (
+                &mut self.cpu_request_cores_at_min,
+                r.cpu_request_cores_at_min,
+            ),
+            (
+                &mut self.cpu_request_cores_at_max,
+                r.cpu_request_cores_at_max,
+            ),
+            (&mut self.cpu_limit_cores_at_max, r.cpu_limit_cores_at_max),
+            (
+                &mut self.memory_request_gib_at_min,
+                r.memory_request_gib_at_min,
+            ),
+            (
+                &mut self.memory_request_gib_at_max,
+                r.memory_request_gib_at_max,
+            ),
+            (&mut self.memory_limit_gib_at_max, r.memory_limit_gib_at_max),
+        ] {
+            *sum = round6(*sum + x);
+        }
+    }
 }
 
 /// Requests and limits of `min` and `max` pods of `r`.
@@ -235,33 +262,15 @@ pub struct ManagedCost {
 pub struct Totals {
     pub pods_at_min: u64,
     pub pods_at_max: u64,
-    pub cpu_request_cores_at_min: f64,
-    pub cpu_request_cores_at_max: f64,
-    pub cpu_limit_cores_at_max: f64,
-    #[serde(rename = "memoryRequestGiBAtMin")]
-    pub memory_request_gib_at_min: f64,
-    #[serde(rename = "memoryRequestGiBAtMax")]
-    pub memory_request_gib_at_max: f64,
-    #[serde(rename = "memoryLimitGiBAtMax")]
-    pub memory_limit_gib_at_max: f64,
+    #[serde(flatten)]
+    pub resources: ServiceResources,
 }
 
 impl Totals {
     fn add(&mut self, pods_min: u64, pods_max: u64, r: &ServiceResources) {
         self.pods_at_min += pods_min;
         self.pods_at_max += pods_max;
-        self.cpu_request_cores_at_min =
-            round6(self.cpu_request_cores_at_min + r.cpu_request_cores_at_min);
-        self.cpu_request_cores_at_max =
-            round6(self.cpu_request_cores_at_max + r.cpu_request_cores_at_max);
-        self.cpu_limit_cores_at_max =
-            round6(self.cpu_limit_cores_at_max + r.cpu_limit_cores_at_max);
-        self.memory_request_gib_at_min =
-            round6(self.memory_request_gib_at_min + r.memory_request_gib_at_min);
-        self.memory_request_gib_at_max =
-            round6(self.memory_request_gib_at_max + r.memory_request_gib_at_max);
-        self.memory_limit_gib_at_max =
-            round6(self.memory_limit_gib_at_max + r.memory_limit_gib_at_max);
+        self.resources.add(r);
     }
 }
 
@@ -403,9 +412,9 @@ pub fn capacity(
     basis.push(format!(
         "requests at max = {} = {} cores; {} = {} GiB",
         sum(|r| r.cpu_request_cores_at_max),
-        num(totals.cpu_request_cores_at_max),
+        num(totals.resources.cpu_request_cores_at_max),
         sum(|r| r.memory_request_gib_at_max),
-        num(totals.memory_request_gib_at_max),
+        num(totals.resources.memory_request_gib_at_max),
     ));
 
     // Unpinned workloads land on the first pool by name: the spec has no pool weights.
@@ -548,20 +557,20 @@ fn pool_capacity(
         (c.0.max(c.1).max(c.2), c)
     };
     let (at_min, _) = count(
-        t.cpu_request_cores_at_min,
-        t.memory_request_gib_at_min,
+        t.resources.cpu_request_cores_at_min,
+        t.resources.memory_request_gib_at_min,
         t.pods_at_min,
     );
     let (at_req, c) = count(
-        t.cpu_request_cores_at_max,
-        t.memory_request_gib_at_max,
+        t.resources.cpu_request_cores_at_max,
+        t.resources.memory_request_gib_at_max,
         t.pods_at_max,
     );
     basis.push(format!(
         "pool {name}: countAtRequests = max(ceil({} cores / {}), ceil({} GiB / {}), ceil({} pods / {})) = max({}, {}, {}) = {at_req}",
-        num(t.cpu_request_cores_at_max),
+        num(t.resources.cpu_request_cores_at_max),
         num(alloc_cpu),
-        num(t.memory_request_gib_at_max),
+        num(t.resources.memory_request_gib_at_max),
         num(alloc_mem),
         t.pods_at_max,
         inst.max_pods,
@@ -570,15 +579,15 @@ fn pool_capacity(
         c.2
     ));
     let (at_lim, _) = count(
-        t.cpu_limit_cores_at_max,
-        t.memory_limit_gib_at_max,
+        t.resources.cpu_limit_cores_at_max,
+        t.resources.memory_limit_gib_at_max,
         t.pods_at_max,
     );
     basis.push(format!(
         "pool {name}: countAtLimits = max(ceil({} cores / {}), ceil({} GiB / {}), ceil({} pods / {})) = {at_lim}; countAtMin = {at_min}",
-        num(t.cpu_limit_cores_at_max),
+        num(t.resources.cpu_limit_cores_at_max),
         num(alloc_cpu),
-        num(t.memory_limit_gib_at_max),
+        num(t.resources.memory_limit_gib_at_max),
         num(alloc_mem),
         t.pods_at_max,
         inst.max_pods,
@@ -604,20 +613,20 @@ fn pool_capacity(
         .map(|w| w.name.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    if t.cpu_request_cores_at_max > limit_cpu + 1e-9
-        || t.memory_request_gib_at_max > limit_mem + 1e-9
+    if t.resources.cpu_request_cores_at_max > limit_cpu + 1e-9
+        || t.resources.memory_request_gib_at_max > limit_mem + 1e-9
     {
         findings.push(Finding {
             code: NODE_POOL_LIMITS,
             severity: Severity::Error,
             message: format!(
                 "requests at maxReplicas ({} cores, {} GiB for {names}) exceed the pool limits ({}, {}); pods stay Pending at peak; raise limits to at least {} cores and {} GiB",
-                num(t.cpu_request_cores_at_max),
-                num(t.memory_request_gib_at_max),
+                num(t.resources.cpu_request_cores_at_max),
+                num(t.resources.memory_request_gib_at_max),
                 pool.limits.cpu,
                 pool.limits.memory,
-                num(t.cpu_request_cores_at_max.ceil()),
-                num(t.memory_request_gib_at_max.ceil()),
+                num(t.resources.cpu_request_cores_at_max.ceil()),
+                num(t.resources.memory_request_gib_at_max.ceil()),
             ),
             path: path("limits"),
         });
@@ -634,16 +643,16 @@ fn pool_capacity(
             ),
             path: path("limits"),
         });
-    } else if t.cpu_limit_cores_at_max > limit_cpu + 1e-9
-        || t.memory_limit_gib_at_max > limit_mem + 1e-9
+    } else if t.resources.cpu_limit_cores_at_max > limit_cpu + 1e-9
+        || t.resources.memory_limit_gib_at_max > limit_mem + 1e-9
     {
         findings.push(Finding {
             code: NODE_POOL_LIMITS,
             severity: Severity::Warning,
             message: format!(
                 "limits at maxReplicas ({} cores, {} GiB) exceed the pool limits ({}, {}): pods bursting to their limits at peak will be throttled or OOM-killed",
-                num(t.cpu_limit_cores_at_max),
-                num(t.memory_limit_gib_at_max),
+                num(t.resources.cpu_limit_cores_at_max),
+                num(t.resources.memory_limit_gib_at_max),
                 pool.limits.cpu,
                 pool.limits.memory,
             ),

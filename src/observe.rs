@@ -224,8 +224,8 @@ pub fn observe(
             }),
         }
     }
-    let max_cpu_cores = capacity.totals.cpu_request_cores_at_max;
-    let max_memory_gib = capacity.totals.memory_request_gib_at_max;
+    let max_cpu_cores = capacity.totals.resources.cpu_request_cores_at_max;
+    let max_memory_gib = capacity.totals.resources.memory_request_gib_at_max;
     let dashboard = dashboard(spec, &q, services, redis);
     let mut metrics = BTreeSet::new();
     for expr in groups

@@ -519,9 +519,9 @@ pub fn env_add(compiler: &mut Compiler, opts: &EnvAdd, force: bool) -> Result<Pa
             };
             let t = &pool.totals;
             let nodes = pool.count_at_requests;
-            let cpu =
-                (t.cpu_limit_cores_at_max.ceil() as u64).max(nodes * u64::from(pool.instance.vcpu));
-            let mem = (t.memory_limit_gib_at_max.ceil() as u64)
+            let cpu = (t.resources.cpu_limit_cores_at_max.ceil() as u64)
+                .max(nodes * u64::from(pool.instance.vcpu));
+            let mem = (t.resources.memory_limit_gib_at_max.ceil() as u64)
                 .max((nodes as f64 * pool.instance.memory_gib).ceil() as u64);
             if cpu > l.cpu || mem > l.memory_gib {
                 l.cpu = l.cpu.max(cpu);
