@@ -153,18 +153,23 @@ fn promtool_checks_the_rules() {
         let built = build(env);
         let dir = tempfile::tempdir().unwrap();
         let rules = write_rule_file(dir.path(), &built);
-        let out = common::tools::command("promtool")
-            .args(["check", "rules"])
-            .arg(&rules)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{env}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        promtool(env, "check", &rules);
     }
+}
+
+/// Runs `promtool <command> rules <file>` and fails the test with its output unless it passes.
+fn promtool(env: &str, command: &str, file: &Path) {
+    let out = common::tools::command("promtool")
+        .args([command, "rules"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{env}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Input series (promtool notation) that put one alert's expression above or below its
@@ -356,17 +361,7 @@ fn promtool_unit_tests_fire_above_and_stay_silent_below_each_threshold() {
         let unit =
             json!({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests});
         std::fs::write(&file, serde_json::to_string_pretty(&unit).unwrap()).unwrap();
-        let out = common::tools::command("promtool")
-            .args(["test", "rules"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{env}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        promtool(env, "test", &file);
         // Every alert was exercised both ways.
         assert_eq!(tests.len(), 2 * built.rules().len());
     }
