@@ -130,12 +130,23 @@ impl Compiler {
         self.plan_warming(spec_path, false)
     }
 
-    /// [`Compiler::plan`] while a second core, if there is one, does the start-up work of the
-    /// later stages: compiling the schema validator (needed after loading) and, with
-    /// `templates`, parsing the templates (needed after planning).
+    /// [`Compiler::plan`] while a second core prepares the later stages (see `warming`).
     fn plan_warming(&mut self, spec_path: &Path, templates: bool) -> Result<Planned, Stop> {
+        self.warming(templates, |root, sources| {
+            plan_spec(spec_path, root, sources)
+        })
+    }
+
+    /// Runs `f` while a second core, if there is one, does the start-up work of the later
+    /// stages: compiling the schema validator (needed after loading) and, with `templates`,
+    /// parsing the templates (needed after planning).
+    fn warming<T: Send>(
+        &mut self,
+        templates: bool,
+        f: impl FnOnce(&Path, &mut Sources) -> T + Send,
+    ) -> T {
         if par::threads_for(1, 1) < 2 {
-            return plan_spec(spec_path, &self.root, &mut self.sources);
+            return f(&self.root, &mut self.sources);
         }
         let Compiler {
             sources,
@@ -150,7 +161,7 @@ impl Compiler {
                     cell.get_or_init(|| build_templates(templates_dir.as_deref()));
                 }
             });
-            plan_spec(spec_path, root, sources)
+            f(root, sources)
         })
     }
 
@@ -189,15 +200,13 @@ impl Compiler {
                 Keep::Files => self.compile_files(one),
             }];
         }
-        let loaded: Vec<std::sync::Mutex<Option<Result<load::Loaded>>>> = specs
-            .iter()
-            .map(|p| {
-                Some(timed("load", || {
-                    load::load(p, &self.root, &mut self.sources)
-                }))
-                .into()
-            })
-            .collect();
+        let loaded: Vec<std::sync::Mutex<Option<Result<load::Loaded>>>> =
+            self.warming(true, |root, sources| {
+                specs
+                    .iter()
+                    .map(|p| Some(timed("load", || load::load(p, root, sources))).into())
+                    .collect()
+            });
         let templates = self.templates();
         par::map(&loaded, par::threads_for(specs.len(), 2), |slot| {
             let taken = slot.lock().ok().and_then(|mut s| s.take());
