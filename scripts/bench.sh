@@ -47,7 +47,7 @@ fi
 
 if [[ -z ${TACOSGEN_BIN:-} ]]; then
     # Statically linked on Linux/glibc: no dynamic loader, no shared libraries to map and
-    # relocate, ~0.6 ms less per run (BENCHMARKS.md). An explicit --target keeps RUSTFLAGS off
+    # relocate (BENCHMARKS.md, step 9). An explicit --target keeps RUSTFLAGS off
     # build scripts and proc macros, which cannot be static.
     # (Only for this command: the spec generator below is built for the host, proc macros and
     # all.)

@@ -101,9 +101,9 @@ fn write_tree(tmp: &Path, files: &[OutputFile], unmanaged: &[(PathBuf, Vec<u8>)]
 }
 
 /// Makes everything written under `tmp` durable. On Linux, one `syncfs` of its file system:
-/// ~1-2 ms, where an fsync per file and directory took ~0.5 ms each (12 ms for the seed's 23
-/// on this project's CI machine). It also waits for other programs' unwritten data on that
-/// file system, which takes longer while something else writes a lot.
+/// one flush instead of one per file and directory (each fsync waits for the disk). It also
+/// waits for other programs' unwritten data on that file system, which takes longer while
+/// something else writes a lot.
 #[cfg(target_os = "linux")]
 fn sync_tree(tmp: &Path, _written: &[PathBuf]) -> Result<()> {
     use std::os::fd::AsRawFd;

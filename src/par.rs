@@ -14,7 +14,7 @@ pub fn threads_for(work: usize, min: usize) -> usize {
 }
 
 /// The CPUs this process may run on. Not `std::thread::available_parallelism`: on Linux it
-/// also reads cgroup quota files under /proc and /sys, ~0.1 ms of a 3 ms run; with at most
+/// also reads cgroup quota files under /proc and /sys on every call; with at most
 /// eight short-lived threads, exceeding a CPU quota costs less than reading it.
 #[cfg(target_os = "linux")]
 fn cores() -> usize {

@@ -45,8 +45,8 @@ const OTHER_FILES: &[(&str, &str)] = &[
     ("k6.js.j2", "loadtest/k6.js"),
 ];
 
-/// From this many services on, templates are rendered on every core. Even one service's
-/// files take ~1 ms to render, twenty times what starting a thread costs.
+/// From this many services on, templates are rendered on every core: even one service's
+/// files take far longer to render than starting a thread (`TACOSGEN_TIMINGS=1` shows it).
 const PARALLEL_MIN_SERVICES: usize = 1;
 
 /// A template environment: the embedded defaults, optionally overridden from a directory.

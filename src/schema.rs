@@ -3,9 +3,9 @@
 //! `schemas/tacosgen.schema.json` is derived from [`crate::spec`] by schemars and uses a small
 //! part of JSON Schema 2020-12. This module checks exactly that part and refuses to compile a
 //! schema with any other keyword, so the schema cannot grow a constraint that goes unchecked.
-//! Why not the `jsonschema` crate: building its validator took 3.6 ms per run, more than the
-//! rest of a seed build together (BENCHMARKS.md); compiling this takes microseconds and each
-//! pattern is compiled on first use. `tests/schema_agreement.rs` checks that both accept and
+//! Why not the `jsonschema` crate: building its validator on every run took more than the
+//! rest of a seed build together (BENCHMARKS.md); compiling this is a walk over the schema,
+//! and each pattern is compiled on first use. `tests/schema_agreement.rs` checks that both accept and
 //! refuse the same values, on the committed environments and thousands of mutations of them.
 
 use std::collections::HashMap;
@@ -370,20 +370,10 @@ impl Schema {
         } else {
             message.push_str(" under any of the allowed alternatives");
         }
-        let options: Vec<Value> = subs.iter().filter_map(|s| self.constant(*s)).collect();
-        let kind = if options.len() == subs.len() {
-            Kind::Enum(
-                options
-                    .into_iter()
-                    .flat_map(|v| match v {
-                        Value::Array(a) => a,
-                        v => vec![v],
-                    })
-                    .collect(),
-            )
-        } else {
-            Kind::Other
-        };
+        // Alternatives that are all `enum`/`const` (e.g. `none`, `preferred`, `required`):
+        // list every allowed value.
+        let options: Option<Vec<Vec<Value>>> = subs.iter().map(|s| self.allowed(*s)).collect();
+        let kind = options.map_or(Kind::Other, |o| Kind::Enum(o.concat()));
         out.push(Violation {
             path: path.clone(),
             message,
@@ -400,11 +390,11 @@ impl Schema {
         })
     }
 
-    /// The values an `enum` or `const` node allows (an array for `enum`).
-    fn constant(&self, node: usize) -> Option<Value> {
+    /// The values an `enum` or `const` node allows.
+    fn allowed(&self, node: usize) -> Option<Vec<Value>> {
         self.nodes[node].iter().find_map(|c| match c {
-            Check::Enum(options) => Some(Value::Array(options.clone())),
-            Check::Const(v) => Some(v.clone()),
+            Check::Enum(options) => Some(options.clone()),
+            Check::Const(v) => Some(vec![v.clone()]),
             _ => None,
         })
     }

@@ -14,10 +14,22 @@ fn tacosgen(dir: &Path) -> Command {
     cmd
 }
 
+/// Runs `tacosgen ARGS` in `dir`, which must succeed, and parses its JSON output.
+fn json_output(dir: &Path, args: &[&str]) -> Value {
+    let out = tacosgen(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The namespace an environment deploys to, as rendered.
 fn namespace(dir: &Path, spec: &str) -> Value {
-    let out = tacosgen(dir)
-        .args([
+    let list = json_output(
+        dir,
+        &[
             "show",
             spec,
             "-q",
@@ -25,29 +37,13 @@ fn namespace(dir: &Path, spec: &str) -> Value {
             "Namespace",
             "--output",
             "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     list["items"][0]["metadata"]["name"].clone()
 }
 
 fn plan_json(dir: &Path, spec: &str) -> Value {
-    let out = tacosgen(dir)
-        .args(["plan", spec, "--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_output(dir, &["plan", spec, "--output", "json"])
 }
 
 #[test]
