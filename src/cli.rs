@@ -531,6 +531,14 @@ fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
     worst
 }
 
+/// A compilation the process no longer needs once its command is done: the process exits
+/// right after, and freeing a large plan, its files and their parsed documents one
+/// allocation at a time took ~3 % of a 1,000-service `check` (perf). Like clang's
+/// `-disable-free`, the operating system reclaims it at exit instead.
+fn never_freed(compiled: Compiled) -> std::mem::ManuallyDrop<Compiled> {
+    std::mem::ManuallyDrop::new(compiled)
+}
+
 /// `--verbose`: what was compiled and how long it took.
 fn compiled_in(specs: &[PathBuf], started: std::time::Instant) -> String {
     let names: Vec<_> = specs.iter().map(|s| s.display().to_string()).collect();
@@ -545,7 +553,7 @@ fn build_one(
     args: &BuildArgs,
 ) -> ExitCode {
     let compiled = match result {
-        Ok(c) => c,
+        Ok(c) => never_freed(c),
         Err(stop) => return ui.stop(compiler, &stop),
     };
     let planned = &compiled.planned;
@@ -709,7 +717,7 @@ fn compare_all(
     ui.detail(|| compiled_in(&specs, started));
     for (path, result) in specs.into_iter().zip(results) {
         let compiled = match result {
-            Ok(c) => c,
+            Ok(c) => never_freed(c),
             Err(stop) => {
                 ui.stop(&compiler, &stop);
                 code = ExitCode::Invalid;

@@ -176,7 +176,7 @@ fn is_duration(s: &str) -> bool {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, Problem> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    crate::error::from_json(value).map_err(|e| {
         let path = e.path().to_string();
         problem(e.inner().to_string(), Some(path))
     })

@@ -211,6 +211,15 @@ fn levenshtein(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// Deserializes `value`, and only when that fails deserializes it again to learn where:
+/// tracking the path allocates a string for every key visited, which on a valid spec or
+/// document cost more than the deserialization itself.
+pub fn from_json<'de, T: serde::Deserialize<'de>>(
+    value: &'de serde_json::Value,
+) -> std::result::Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    T::deserialize(value).or_else(|_| serde_path_to_error::deserialize(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

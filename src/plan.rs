@@ -177,6 +177,7 @@ pub struct NodePoolPlan {
 pub fn plan(spec: &Spec, source: &str) -> Plan {
     let mut findings = Vec::new();
     let rps = service_rps(spec, &mut findings);
+    let siblings = siblings(spec);
     let redis = spec.redis.as_ref().map(|r| redis_plan(spec, r));
     let services: Vec<ServicePlan> = spec
         .services
@@ -187,6 +188,7 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
                 name,
                 svc,
                 rps.get(name.as_str()).copied().unwrap_or(0.0),
+                &siblings,
                 redis.as_ref(),
                 &mut findings,
             )
@@ -329,6 +331,7 @@ fn service_plan(
     name: &str,
     svc: &spec::Service,
     rps: f64,
+    siblings: &Siblings,
     redis: Option<&RedisPlan>,
     findings: &mut Vec<Finding>,
 ) -> ServicePlan {
@@ -337,7 +340,7 @@ fn service_plan(
     let pods_needed = ceil(rps / svc.per_pod_rps).max(1);
     let pods_with_headroom = ceil(pods_needed as f64 * (1.0 + headroom / 100.0)).max(1);
     let mut basis = vec![
-        format!("rps = {}", rps_basis(spec, name, rps)),
+        format!("rps = {}", rps_basis(svc, siblings, rps)),
         format!(
             "podsNeeded = ceil({} / {} per pod) = {pods_needed}",
             fmt_num(rps),
@@ -483,25 +486,27 @@ fn service_plan(
     }
 }
 
-fn rps_basis(spec: &Spec, name: &str, rps: f64) -> String {
-    let svc = &spec.services[name];
-    let siblings: Vec<&spec::Service> = spec
-        .services
-        .values()
-        .filter(|s| s.traffic.from == svc.traffic.from)
-        .collect();
-    let parent = svc
-        .traffic
-        .from
-        .as_deref()
-        .map_or("the SLO target".to_string(), |f| format!("{f}'s"));
-    if siblings.len() == 1 {
+/// For each traffic source (`None`: the SLO target), how many services it feeds and the sum
+/// of their weights; computed once, because looking the siblings up per service is quadratic.
+type Siblings<'a> = BTreeMap<Option<&'a str>, (usize, f64)>;
+
+fn siblings(spec: &Spec) -> Siblings<'_> {
+    let mut siblings = Siblings::new();
+    for svc in spec.services.values() {
+        let entry = siblings.entry(svc.traffic.from.as_deref()).or_default();
+        entry.0 += 1;
+        entry.1 += svc.traffic.weight.unwrap_or(1.0);
+    }
+    siblings
+}
+
+fn rps_basis(svc: &spec::Service, siblings: &Siblings, rps: f64) -> String {
+    let from = svc.traffic.from.as_deref();
+    let (count, total) = siblings.get(&from).copied().unwrap_or((1, 1.0));
+    let parent = from.map_or("the SLO target".to_string(), |f| format!("{f}'s"));
+    if count == 1 {
         format!("{} ({parent})", fmt_num(rps))
     } else {
-        let total: f64 = siblings
-            .iter()
-            .map(|s| s.traffic.weight.unwrap_or(1.0))
-            .sum();
         let w = svc.traffic.weight.unwrap_or(1.0);
         format!(
             "{parent} RPS × weight {} / {} = {}",

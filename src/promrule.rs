@@ -100,7 +100,7 @@ fn is_label_name(s: &str) -> bool {
 }
 
 pub fn check(value: &serde_json::Value) -> Vec<Problem> {
-    let obj: Object = match serde_path_to_error::deserialize(value) {
+    let obj: Object = match crate::error::from_json(value) {
         Ok(o) => o,
         Err(e) => {
             let path = e.path().to_string();

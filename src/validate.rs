@@ -52,7 +52,7 @@ pub fn warm() {
 /// Validates the loaded tree and returns the typed spec.
 pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
     let json = loaded.tree.to_json();
-    let spec: Spec = match serde_path_to_error::deserialize(&json) {
+    let spec: Spec = match crate::error::from_json(&json) {
         Ok(spec) => spec,
         Err(err) => return Err(vec![typed_error(&loaded.tree, err)]),
     };

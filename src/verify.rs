@@ -295,8 +295,14 @@ fn check_object(id: &ObjectId, value: &serde_json::Value, namespace: &str) -> Ve
 fn typed<T: DeserializeOwned>(value: &serde_json::Value) -> Vec<Problem> {
     let mut unknown = Vec::new();
     let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
-    let de = serde_ignored::Deserializer::new(value, &mut record);
-    let result: std::result::Result<T, _> = serde_path_to_error::deserialize(de);
+    // Without the error path first (see `error::from_json`); on failure again with it (the
+    // unknown fields met before the error are the same both times).
+    let mut result = Ok(());
+    if T::deserialize(serde_ignored::Deserializer::new(value, &mut record)).is_err() {
+        let mut ignore = |_: serde_ignored::Path<'_>| {};
+        let de = serde_ignored::Deserializer::new(value, &mut ignore);
+        result = serde_path_to_error::deserialize::<_, T>(de).map(drop);
+    }
     let mut problems: Vec<Problem> = unknown
         .into_iter()
         .map(|p| {
