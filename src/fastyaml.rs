@@ -56,6 +56,10 @@
 
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use crate::error::{FileId, Loc};
+use crate::load::{self, Node};
 
 /// One YAML document of a stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,34 +83,175 @@ pub enum ParseOutcome {
 
 /// Parses a multi-document YAML stream, or reports that it is outside the subset.
 pub fn parse_stream(text: &str) -> ParseOutcome {
-    match Parser::new(text).and_then(Parser::stream) {
-        Ok(docs) => ParseOutcome::Parsed(docs),
+    match Parser::<Value>::new(text).and_then(Parser::stream) {
+        Ok(docs) => ParseOutcome::Parsed(
+            docs.into_iter()
+                .map(|(value, start_line)| Document { value, start_line })
+                .collect(),
+        ),
         Err((line, reason)) => ParseOutcome::Unsupported { line, reason },
     }
 }
 
+/// Parses a spec into the located tree [`crate::load`] builds, exactly as serde-saphyr (YAML
+/// 1.2, the loader's options) would read it, locations included; `None` when the text uses
+/// anything outside a stricter subset: besides what manifests may not use, more than one
+/// document, a root that is not a block mapping, literal block scalars, empty values, a value
+/// on the line below its key, `- - x`, nesting deeper than 16, and every plain scalar that
+/// YAML 1.1 and 1.2 readers could take differently (`yes`, `010`, `1e3`, `0x1f`, `.5`,
+/// `1_000`). The loader then uses serde-saphyr, whose messages name what is wrong.
+pub fn parse_spec(text: &str) -> Option<Node> {
+    let mut docs = Parser::<Node>::new(text).and_then(Parser::stream).ok()?;
+    let (root, _) = docs.pop().filter(|_| docs.is_empty())?;
+    matches!(root.value, load::Value::Map(_)).then_some(root)
+}
+
 const MAX_DEPTH: usize = 64;
+/// Far below the loader's own limit, so that serde-saphyr reports a spec that breaks it.
+const MAX_SPEC_DEPTH: usize = 16;
 const MAX_KEY_LEN: usize = 1024; // go-yaml rejects implicit keys whose `:` is further away
 type Res<T> = Result<T, (usize, &'static str)>;
+
+/// 1-based line and column (in characters) of a node, for [`Build`]s that keep it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pos {
+    line: usize,
+    col: usize,
+}
+
+/// What the parser builds: the JSON value Kubernetes reads from a rendered manifest, or a
+/// spec's located tree.
+trait Build: Sized {
+    type Map: Default;
+    /// A spec: nodes keep their position, scalars resolve like YAML 1.2, and the constructs
+    /// listed at [`parse_spec`] are left to the full parser.
+    const SPEC: bool;
+    /// A plain scalar, or why the full parser should read it.
+    fn plain(s: &str, at: Pos) -> Result<Self, &'static str>;
+    /// A plain mapping key (keys are strings).
+    fn plain_key(s: &str) -> Result<String, &'static str>;
+    fn string(s: String, at: Pos) -> Self;
+    /// The value of a `key:` or `-` with nothing after or below it.
+    fn empty() -> Result<Self, &'static str>;
+    fn seq(items: Vec<Self>, at: Pos) -> Self;
+    /// Adds an entry; `false` when the key is already there.
+    fn insert(map: &mut Self::Map, key: String, key_at: Pos, value: Self) -> bool;
+    fn map(map: Self::Map, at: Pos) -> Result<Self, &'static str>;
+    fn pos(&self) -> Pos;
+}
+
+impl Build for Value {
+    type Map = Map<String, Value>;
+    const SPEC: bool = false;
+    fn plain(s: &str, _: Pos) -> Result<Self, &'static str> {
+        resolve_plain(s)
+    }
+    fn plain_key(s: &str) -> Result<String, &'static str> {
+        match resolve_plain(s)? {
+            Value::String(k) => Ok(k),
+            _ => Err("plain key that is not a string (bool/null/number)"),
+        }
+    }
+    fn string(s: String, _: Pos) -> Self {
+        Value::String(s)
+    }
+    fn empty() -> Result<Self, &'static str> {
+        Ok(Value::Null)
+    }
+    fn seq(items: Vec<Self>, _: Pos) -> Self {
+        Value::Array(items)
+    }
+    fn insert(map: &mut Self::Map, key: String, _: Pos, value: Self) -> bool {
+        map.insert(key, value).is_none()
+    }
+    fn map(map: Self::Map, _: Pos) -> Result<Self, &'static str> {
+        Ok(Value::Object(map))
+    }
+    fn pos(&self) -> Pos {
+        Pos::default()
+    }
+}
+
+fn loc(at: Pos) -> Loc {
+    Loc {
+        file: FileId(0),
+        line: at.line as u32,
+        col: at.col as u32,
+    }
+}
+
+fn node(value: load::Value, at: Pos) -> Node {
+    Node {
+        loc: loc(at),
+        value,
+    }
+}
+
+impl Build for Node {
+    type Map = Vec<(String, Loc, Node)>;
+    const SPEC: bool = true;
+    fn plain(s: &str, at: Pos) -> Result<Self, &'static str> {
+        spec_plain(s).map(|v| node(v, at))
+    }
+    fn plain_key(s: &str) -> Result<String, &'static str> {
+        match spec_plain(s)? {
+            load::Value::Str(k) => Ok(k),
+            _ => Err("plain key that is not a string"),
+        }
+    }
+    fn string(s: String, at: Pos) -> Self {
+        node(load::Value::Str(s), at)
+    }
+    fn empty() -> Result<Self, &'static str> {
+        Err("empty value")
+    }
+    fn seq(items: Vec<Self>, at: Pos) -> Self {
+        node(load::Value::Seq(items), at)
+    }
+    fn insert(map: &mut Self::Map, key: String, key_at: Pos, value: Self) -> bool {
+        // Small maps check here; large ones (a spec's `services`) once, sorted, in `map`.
+        let fresh = map.len() >= 16 || map.iter().all(|(k, _, _)| *k != key);
+        map.push((key, loc(key_at), value));
+        fresh
+    }
+    fn map(map: Self::Map, at: Pos) -> Result<Self, &'static str> {
+        if map.len() > 16 {
+            let mut keys: Vec<&str> = map.iter().map(|(k, _, _)| k.as_str()).collect();
+            keys.sort_unstable();
+            if keys.windows(2).any(|w| w[0] == w[1]) {
+                return Err("duplicate mapping key");
+            }
+        }
+        Ok(node(load::Value::Map(map), at))
+    }
+    fn pos(&self) -> Pos {
+        Pos {
+            line: self.loc.line as usize,
+            col: self.loc.col as usize,
+        }
+    }
+}
 
 /// A significant (non-blank, non-comment) line, or the rest of one after `- `.
 #[derive(Clone, Copy)]
 struct Line<'a> {
     no: usize,
+    start: usize, // byte offset of the whole line in the source
     indent: usize,
     text: &'a str, // from `indent`, trailing spaces removed, never empty
     marker: bool,  // column-0 `---`/`...` line
 }
 
-struct Parser<'a> {
+struct Parser<'a, B> {
     src: &'a str,
     tabs: bool,     // the input contains a tab somewhere
     pos: usize,     // byte offset of the first line after `cur`
     next_no: usize, // number of that line
     cur: Option<Line<'a>>,
+    built: PhantomData<B>,
 }
 
-impl<'a> Parser<'a> {
+impl<'a, B: Build> Parser<'a, B> {
     fn new(src: &'a str) -> Res<Self> {
         let tabs = prescan(src)?;
         let mut p = Parser {
@@ -115,16 +260,30 @@ impl<'a> Parser<'a> {
             pos: 0,
             next_no: 1,
             cur: None,
+            built: PhantomData,
         };
         p.advance()?;
         Ok(p)
+    }
+
+    /// Position of `t`, a slice of `line`'s text (computed only for specs).
+    fn at(&self, line: &Line, t: &str) -> Pos {
+        if !B::SPEC {
+            return Pos::default();
+        }
+        let offset = t.as_ptr() as usize - self.src.as_ptr() as usize;
+        Pos {
+            line: line.no,
+            col: self.src[line.start..offset].chars().count() + 1,
+        }
     }
 
     /// Loads the next significant line into `cur` (None at end of input).
     fn advance(&mut self) -> Res<()> {
         self.cur = None;
         while self.pos < self.src.len() {
-            let rest = &self.src[self.pos..];
+            let start = self.pos;
+            let rest = &self.src[start..];
             let len = rest.find('\n').unwrap_or(rest.len());
             let raw = &rest[..len];
             let no = self.next_no;
@@ -142,6 +301,7 @@ impl<'a> Parser<'a> {
             let text = body.trim_end_matches(' ');
             self.cur = Some(Line {
                 no,
+                start,
                 indent,
                 text,
                 marker,
@@ -151,7 +311,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn stream(mut self) -> Res<Vec<Document>> {
+    fn stream(mut self) -> Res<Vec<(B, usize)>> {
         let mut docs = Vec::new();
         while let Some(line) = self.cur {
             if line.marker {
@@ -170,20 +330,19 @@ impl<'a> Parser<'a> {
             if let Some(next) = self.cur.filter(|l| !l.marker) {
                 return Err((next.no, "unexpected content after the document root"));
             }
-            docs.push(Document {
-                value,
-                start_line: line.no,
-            });
+            docs.push((value, line.no));
         }
         Ok(docs)
     }
 
-    fn root(&mut self, line: Line<'a>) -> Res<Value> {
+    fn root(&mut self, line: Line<'a>) -> Res<B> {
         let t = line.text;
-        if is_seq_entry(t) {
-            self.seq(line.indent, 1)
+        if B::SPEC && (line.indent > 0 || key_colon(t, line.no)?.is_none()) {
+            Err((line.no, "a spec's root is a block mapping at column 1"))
+        } else if is_seq_entry(t) {
+            self.seq(line.indent, false, 1)
         } else if t.starts_with(['[', '{']) {
-            self.value(t, line.no, line.indent, 1)
+            self.value(t, line, line.indent, 1)
         } else if key_colon(t, line.no)?.is_some() {
             self.map(line.indent, 1)
         } else {
@@ -194,39 +353,48 @@ impl<'a> Parser<'a> {
     fn check_depth(&self, depth: usize) -> Res<()> {
         match self.cur {
             Some(l) if depth > MAX_DEPTH => Err((l.no, "nesting deeper than 64 levels")),
+            Some(l) if B::SPEC && depth > MAX_SPEC_DEPTH => {
+                Err((l.no, "spec nesting deeper than 16 levels"))
+            }
             _ => Ok(()),
         }
     }
 
     /// Block mapping whose keys are at column `n`; `cur` is its first key line.
-    fn map(&mut self, n: usize, depth: usize) -> Res<Value> {
+    fn map(&mut self, n: usize, depth: usize) -> Res<B> {
         self.check_depth(depth)?;
-        let mut m = Map::new();
+        let mut m = B::Map::default();
+        let first = self.cur.expect("a mapping starts at a key line");
+        let at = self.at(&first, first.text);
         while let Some(line) = self.cur.filter(|l| !l.marker && l.indent >= n) {
             if line.indent > n {
                 return Err((line.no, "unexpected indentation (multi-line scalar?)"));
             }
-            let Some((key, rest)) = split_key(line.text, line.no)? else {
+            let Some((key, rest)) = split_key::<B>(line.text, line.no)? else {
                 return Err((line.no, "expected a `key: value` line"));
             };
+            let key_at = self.at(&line, line.text);
             let rest = rest.trim_start_matches(' ');
             let value = if rest.is_empty() || rest.starts_with('#') {
                 self.advance()?;
                 self.nested(n, true, depth)?
             } else {
-                self.value(rest, line.no, n, depth)?
+                self.value(rest, line, n, depth)?
             };
-            if m.insert(key, value).is_some() {
+            if !B::insert(&mut m, key, key_at, value) {
                 return Err((line.no, "duplicate mapping key"));
             }
         }
-        Ok(Value::Object(m))
+        B::map(m, at).map_err(|r| (first.no, r))
     }
 
-    /// Block sequence whose `-` are at column `n`; `cur` is its first entry.
-    fn seq(&mut self, n: usize, depth: usize) -> Res<Value> {
+    /// Block sequence whose `-` are at column `n`; `cur` is its first entry. `indentless`:
+    /// its `-` are at the column of the key that holds it (serde-saphyr then places the
+    /// sequence at its first item rather than at its first `-`).
+    fn seq(&mut self, n: usize, indentless: bool, depth: usize) -> Res<B> {
         self.check_depth(depth)?;
         let mut items = Vec::new();
+        let first = self.cur.expect("a sequence starts at an entry line");
         while let Some(line) = self.cur.filter(|l| !l.marker && l.indent >= n) {
             if line.indent > n {
                 return Err((line.no, "unexpected indentation (multi-line scalar?)"));
@@ -246,59 +414,77 @@ impl<'a> Parser<'a> {
                 ..line
             };
             items.push(if is_seq_entry(rest) {
+                if B::SPEC {
+                    return Err((line.no, "compact nested sequence `- - x`"));
+                }
                 self.cur = Some(node);
-                self.seq(node.indent, depth + 1)?
+                self.seq(node.indent, false, depth + 1)?
             } else if key_colon(rest, line.no)?.is_some() {
                 self.cur = Some(node);
                 self.map(node.indent, depth + 1)?
             } else {
-                self.value(rest, line.no, n, depth)?
+                self.value(rest, line, n, depth)?
             });
         }
-        Ok(Value::Array(items))
+        let at = match items.first() {
+            Some(item) if indentless => item.pos(),
+            _ => self.at(&first, first.text),
+        };
+        Ok(B::seq(items, at))
     }
 
     /// The block node below a `key:` or `-` whose own line has no value.
     /// `n` is the parent's column; `seq_same`: a `-` at column `n` belongs to it.
-    fn nested(&mut self, n: usize, seq_same: bool, depth: usize) -> Res<Value> {
+    fn nested(&mut self, n: usize, seq_same: bool, depth: usize) -> Res<B> {
         let Some(line) = self.cur.filter(|l| !l.marker && l.indent >= n) else {
-            return Ok(Value::Null);
+            return B::empty().map_err(|r| (self.next_no - 1, r));
         };
         let entry = is_seq_entry(line.text);
         if line.indent == n {
             return if seq_same && entry {
-                self.seq(n, depth + 1)
+                self.seq(n, true, depth + 1)
             } else {
-                Ok(Value::Null)
+                B::empty().map_err(|r| (line.no, r))
             };
         }
         if entry {
-            self.seq(line.indent, depth + 1)
+            self.seq(line.indent, false, depth + 1)
         } else if key_colon(line.text, line.no)?.is_some() {
             self.map(line.indent, depth + 1)
         } else if line.text.starts_with(['|', '>']) {
             Err((line.no, "block scalar header on its own line"))
+        } else if B::SPEC {
+            Err((line.no, "value on the line below its key"))
         } else {
-            self.value(line.text, line.no, n, depth) // e.g. `data:\n  {}`
+            self.value(line.text, line, n, depth) // e.g. `data:\n  {}`
         }
     }
 
-    /// A scalar or flow value that starts mid-line (after `key: ` or `- `);
+    /// A scalar or flow value that starts mid-line (after `key: ` or `- `) of `line`;
     /// `parent` is the column of the enclosing collection. Consumes the line.
-    fn value(&mut self, t: &'a str, no: usize, parent: usize, depth: usize) -> Res<Value> {
+    fn value(&mut self, t: &'a str, line: Line<'a>, parent: usize, depth: usize) -> Res<B> {
+        let no = line.no;
+        let at = self.at(&line, t);
         let b = t.as_bytes();
         let v = match b[0] {
             b'"' | b'\'' => {
                 let (s, rest) = quoted(t, no)?;
                 end_of_line(rest, no)?;
-                Value::String(s)
+                B::string(s, at)
             }
             b'[' | b'{' => {
-                let mut f = Flow { s: t, i: 0, no };
+                let mut f = Flow {
+                    s: t,
+                    i: 0,
+                    no,
+                    col: at.col,
+                    built: PhantomData::<B>,
+                };
                 let v = f.value(depth + 1)?;
                 end_of_line(&t[f.i..], no)?;
                 v
             }
+            b'|' if B::SPEC => return Err((no, "literal block scalar in a spec")),
             b'|' => return self.literal(t, no, parent),
             b'>' => return Err((no, "folded block scalar")),
             b'&' => return Err((no, "anchor")),
@@ -312,7 +498,7 @@ impl<'a> Parser<'a> {
             }
             _ => match scan_plain(t) {
                 (_, true) => return Err((no, "`: ` inside a plain scalar value")),
-                (s, false) => resolve_plain(s).map_err(|r| (no, r))?,
+                (s, false) => B::plain(s, at).map_err(|r| (no, r))?,
             },
         };
         self.advance()?;
@@ -320,7 +506,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Literal block scalar; `header` starts with `|`, content lines follow `pos`.
-    fn literal(&mut self, header: &str, no: usize, parent: usize) -> Res<Value> {
+    fn literal(&mut self, header: &str, no: usize, parent: usize) -> Res<B> {
         let h = &header[1..];
         let (chomp, h) = match h.as_bytes().first() {
             Some(b'-') => (b'-', &h[1..]),
@@ -385,7 +571,7 @@ impl<'a> Parser<'a> {
         }
         (self.pos, self.next_no) = (pos, line_no);
         self.advance()?;
-        Ok(Value::String(out))
+        Ok(B::string(out, Pos::default()))
     }
 }
 
@@ -481,7 +667,7 @@ fn key_colon(t: &str, no: usize) -> Res<Option<usize>> {
 }
 
 /// If `t` is a `key: ...` line, returns the key and the text after the `:`.
-fn split_key(t: &str, no: usize) -> Res<Option<(String, &str)>> {
+fn split_key<B: Build>(t: &str, no: usize) -> Res<Option<(String, &str)>> {
     let Some(i) = key_colon(t, no)? else {
         return Ok(None);
     };
@@ -495,10 +681,9 @@ fn split_key(t: &str, no: usize) -> Res<Option<(String, &str)>> {
     if key == "<<" {
         return Err((no, "merge key `<<`"));
     }
-    match resolve_plain(key).map_err(|r| (no, r))? {
-        Value::String(k) => Ok(Some((k, &t[i + 1..]))),
-        _ => Err((no, "plain key that is not a string (bool/null/number)")),
-    }
+    B::plain_key(key)
+        .map(|k| Some((k, &t[i + 1..])))
+        .map_err(|r| (no, r))
 }
 
 /// Parses a one-line quoted scalar at the start of `t`; returns it and the rest.
@@ -561,13 +746,15 @@ fn quoted(t: &str, no: usize) -> Res<(String, &str)> {
 }
 
 /// One-line JSON-like flow collection parser.
-struct Flow<'a> {
+struct Flow<'a, B> {
     s: &'a str,
     i: usize,
     no: usize,
+    col: usize, // column of `s` (specs only)
+    built: PhantomData<B>,
 }
 
-impl<'a> Flow<'a> {
+impl<'a, B: Build> Flow<'a, B> {
     fn peek(&self) -> Option<u8> {
         self.s.as_bytes().get(self.i).copied()
     }
@@ -582,28 +769,43 @@ impl<'a> Flow<'a> {
         Err((self.no, reason))
     }
 
-    fn value(&mut self, depth: usize) -> Res<Value> {
+    fn at(&self) -> Pos {
+        if !B::SPEC {
+            return Pos::default();
+        }
+        Pos {
+            line: self.no,
+            col: self.col + self.s[..self.i].chars().count(),
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Res<B> {
         if depth > MAX_DEPTH {
             return self.err("nesting deeper than 64 levels");
         }
+        if B::SPEC && depth > MAX_SPEC_DEPTH {
+            return self.err("spec nesting deeper than 16 levels");
+        }
+        let at = self.at();
         let close = match self.peek() {
             Some(b'[') => b']',
             Some(b'{') => b'}',
-            Some(b'"' | b'\'') => return Ok(Value::String(self.quoted()?)),
-            _ => return resolve_plain(self.token()?).map_err(|r| (self.no, r)),
+            Some(b'"' | b'\'') => return Ok(B::string(self.quoted()?, at)),
+            _ => return B::plain(self.token()?, at).map_err(|r| (self.no, r)),
         };
         self.i += 1;
         self.ws();
-        let (mut items, mut map) = (Vec::new(), Map::new());
+        let (mut items, mut map) = (Vec::new(), B::Map::default());
         if self.peek() != Some(close) {
             loop {
                 if close == b']' {
                     items.push(self.value(depth + 1)?);
                 } else {
+                    let key_at = self.at();
                     let key = self.key()?;
                     self.ws();
                     let v = self.value(depth + 1)?;
-                    if map.insert(key, v).is_some() {
+                    if !B::insert(&mut map, key, key_at, v) {
                         return self.err("duplicate mapping key");
                     }
                 }
@@ -622,11 +824,11 @@ impl<'a> Flow<'a> {
             return self.err("malformed or multi-line flow collection");
         }
         self.i += 1;
-        Ok(if close == b']' {
-            Value::Array(items)
+        if close == b']' {
+            Ok(B::seq(items, at))
         } else {
-            Value::Object(map)
-        })
+            B::map(map, at).map_err(|r| (self.no, r))
+        }
     }
 
     /// A flow mapping key and its `:` (quoted keys may be followed directly by a value).
@@ -645,10 +847,7 @@ impl<'a> Flow<'a> {
             return self.err("plain flow key not followed by `: `");
         }
         self.i += 1;
-        match resolve_plain(t).map_err(|r| (self.no, r))? {
-            Value::String(k) => Ok(k),
-            _ => self.err("plain key that is not a string (bool/null/number)"),
-        }
+        B::plain_key(t).map_err(|r| (self.no, r))
     }
 
     fn quoted(&mut self) -> Res<String> {
@@ -735,6 +934,63 @@ fn resolve_plain(s: &str) -> Result<Value, &'static str> {
             }
         }
         _ => string(),
+    }
+}
+
+/// Resolves a plain scalar of a spec as serde-saphyr does with the loader's options (YAML 1.2
+/// core schema, strict booleans, leading-zero and underscored numbers as strings), where that
+/// is certain: `null`, `~`, `true`, `false`, decimal integers without leading zeros, decimals
+/// with digits on both sides of the point, and text that cannot be read as a number. The
+/// rest (`True`, `yes`, `on`, `010`, `+1`, `-0`, `.5`, `1e3`, `0x1f`, `1_000`, `1:30`,
+/// `2001-12-14`, ...) is left to serde-saphyr.
+fn spec_plain(s: &str) -> Result<load::Value, &'static str> {
+    use load::Value as V;
+    match s {
+        "" | "~" | "null" => return Ok(V::Null),
+        "true" => return Ok(V::Bool(true)),
+        "false" => return Ok(V::Bool(false)),
+        _ => {}
+    }
+    let b = s.as_bytes();
+    let unsure = Err("plain scalar a YAML 1.1 reader would type differently");
+    match b[0] {
+        b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' => {
+            if matches!(resolve_plain(s), Ok(Value::String(_))) {
+                Ok(V::Str(s.to_owned()))
+            } else {
+                unsure
+            }
+        }
+        b'-' | b'0'..=b'9' => {
+            let digits = b.strip_prefix(b"-").unwrap_or(b);
+            if !digits.first().is_some_and(u8::is_ascii_digit) {
+                return unsure; // `-.inf`, `-x`
+            }
+            let int_len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+            let canonical = int_len > 0 && (digits[0] != b'0' || (int_len == 1 && b[0] != b'-'));
+            if canonical && int_len == digits.len() {
+                return s.parse().map(V::Int).or(unsure);
+            }
+            let fraction = &digits[int_len..];
+            if canonical
+                && fraction.len() > 1
+                && fraction[0] == b'.'
+                && fraction[1..].iter().all(u8::is_ascii_digit)
+            {
+                return s.parse().map(V::Float).or(unsure);
+            }
+            let radix = matches!(digits, [b'0', b'x' | b'o' | b'b', ..]);
+            if radix
+                || b.iter()
+                    .all(|c| c.is_ascii_digit() || b"+-._:eE".contains(c))
+            {
+                unsure
+            } else {
+                Ok(V::Str(s.to_owned()))
+            }
+        }
+        b'+' | b'.' => unsure,
+        _ => Ok(V::Str(s.to_owned())),
     }
 }
 

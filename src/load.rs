@@ -259,7 +259,20 @@ fn yaml_options() -> serde_saphyr::Options {
 }
 
 /// Parses one YAML text into a located tree. `file` is the id in `sources`.
+///
+/// A spec written in the plain subset of YAML (most are) is read by [`crate::fastyaml::parse_spec`],
+/// which builds the same tree several times faster than serde-saphyr (BENCHMARKS.md, step 10;
+/// the tests below hold the two to the same tree); anything else, every error included, goes
+/// through serde-saphyr.
 pub fn parse(text: &str, file: FileId) -> Result<Node> {
+    if let Some(mut n) = crate::fastyaml::parse_spec(text) {
+        n.set_file(file);
+        return Ok(n);
+    }
+    parse_saphyr(text, file)
+}
+
+fn parse_saphyr(text: &str, file: FileId) -> Result<Node> {
     let parsed: Result<Spanned<Raw>, serde_saphyr::Error> =
         serde_saphyr::from_str_with_options(text, yaml_options());
     match parsed {
@@ -654,5 +667,144 @@ mod tests {
             t.to_json(),
             serde_json::json!({"services": {"x": {"port": 9000, "probes": {"a": 1}}, "y": {"port": 8000, "probes": {"a": 1, "b": 2}}}})
         );
+    }
+
+    /// Every spec file in the repository (good and bad), read by the fast path and by
+    /// serde-saphyr: wherever the fast path answers, it answers the same tree with the same
+    /// locations; the committed good specs all take it.
+    fn spec_files() -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in [
+            "environments",
+            "examples",
+            "src/scaffold",
+            "tests/bad-inputs",
+        ] {
+            let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                if let Ok(text) = std::fs::read_to_string(&p) {
+                    files.push((p.display().to_string(), text));
+                }
+            }
+        }
+        files
+    }
+
+    /// `None` when the fast path declines; else it must equal serde-saphyr's tree.
+    fn agree(name: &str, text: &str) -> Option<Node> {
+        let fast = crate::fastyaml::parse_spec(text)?;
+        match parse_saphyr(text, FileId(0)) {
+            Ok(slow) => assert_eq!(fast, slow, "{name}:\n{text}"),
+            Err(e) => panic!("{name}: fast path read what serde-saphyr rejects ({e}):\n{text}"),
+        }
+        Some(fast)
+    }
+
+    #[test]
+    fn fast_path_reads_specs_exactly_like_serde_saphyr() {
+        let files = spec_files();
+        assert!(files.len() > 40, "{}", files.len());
+        for (name, text) in &files {
+            let fast = agree(name, text);
+            let good = ["environments/", "examples/"]
+                .iter()
+                .any(|d| name.contains(d));
+            assert!(!good || fast.is_some(), "{name} should take the fast path");
+        }
+    }
+
+    /// Each plain value of each spec replaced by scalars YAML readers disagree on, and by
+    /// constructs the fast path declines: it must decline or agree, never differ.
+    #[test]
+    fn fast_path_declines_or_agrees_on_mutated_specs() {
+        const SCALARS: &[&str] = &[
+            "yes",
+            "No",
+            "on",
+            "OFF",
+            "y",
+            "True",
+            "FALSE",
+            "Null",
+            "NULL",
+            "~",
+            "null",
+            "",
+            "0",
+            "-0",
+            "007",
+            "+1",
+            "-12",
+            "1_000",
+            "0x1F",
+            "0o17",
+            "0b11",
+            "1e3",
+            "1E-2",
+            "-1.5",
+            "0.25",
+            ".5",
+            "5.",
+            "1.2.3",
+            ".inf",
+            "-.inf",
+            ".NaN",
+            "1:30",
+            "2001-12-14",
+            "12345678901234567890",
+            "250m",
+            "1Gi",
+            "5s",
+            "100%",
+            "1/3",
+            "\"q\\u00e9\"",
+            "'it''s'",
+            "é",
+            "a #c",
+            "x#y",
+            "[1, 2]",
+            "{a: 1}",
+            "{}",
+            "[]",
+            "&a x",
+            "*a",
+            "!!str 1",
+            "|",
+            ">",
+            "- x",
+            "a: b",
+            "[a, b",
+            "\"\\/\"",
+        ];
+        let mut checked = 0;
+        let files = spec_files();
+        // One file: serde-saphyr takes milliseconds per parse in a debug build.
+        for (name, text) in files.iter().filter(|(n, _)| n.ends_with("prod.yaml")) {
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let Some(colon) = line.find(": ") else {
+                    continue;
+                };
+                if line.trim_start().starts_with('#') {
+                    continue;
+                }
+                for scalar in SCALARS {
+                    let mut mutated = lines.clone();
+                    let new = format!("{}: {scalar}", &line[..colon]);
+                    mutated[i] = &new;
+                    let text = mutated.join("\n") + "\n";
+                    if agree(name, &text).is_some() {
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 400, "only {checked} mutations took the fast path");
     }
 }
