@@ -625,17 +625,20 @@ fn scale_up(
             }
             t += period;
         }
-        let ready = |t: u64| {
-            decided
-                .iter()
-                .rev()
-                .find(|(d, _)| *d == 0 || d + ready_after <= t)
-                .map_or(start, |(_, p)| *p)
-        };
         if ramp {
+            // Pods ready at `sec`: those of the last decision at least `ready_after` old.
+            // Decisions are in time order, so that index only moves forward (a search per
+            // second made this loop the costliest part of planning 1,000 services).
+            let mut last = 0;
             for sec in 0..=duration {
+                while decided
+                    .get(last + 1)
+                    .is_some_and(|(d, _)| d + ready_after <= sec)
+                {
+                    last += 1;
+                }
                 let asked = (share * rate_at(sec as f64)).min(carried(s.max_replicas));
-                let pods = ready(sec);
+                let pods = decided[last].1;
                 if carried(pods) + 1e-9 < asked {
                     if worst.as_ref().is_none_or(|w| sec < w.1) {
                         worst = Some((s.name.clone(), sec, pods, asked));

@@ -1,8 +1,13 @@
 //! Fast, strict parser for the subset of YAML that rendered Kubernetes manifest
-//! templates contain: the fast path of [`crate::verify`] (8–14× faster than serde-saphyr). Anything outside the subset (or anything we are not sure
-//! about) yields [`ParseOutcome::Unsupported`] so the caller can fall back to a
-//! general YAML parser (serde-saphyr). A `Parsed` result must never differ from
-//! what Kubernetes itself reads.
+//! templates contain: the fast path of [`crate::verify`] (8–14× faster than serde-saphyr).
+//! Anything outside the subset (or anything we are not sure about) yields
+//! [`ParseOutcome::Unsupported`] so the caller can fall back to a general YAML parser
+//! (serde-saphyr). A `Parsed` result must never differ from what Kubernetes itself reads.
+//!
+//! The same parser reads specs for [`crate::load`] ([`parse_spec`]): it then builds the
+//! located tree serde-saphyr would build, resolves scalars like YAML 1.2 where that is
+//! certain, and declines a few more constructs (listed there). The rest of these notes are
+//! about manifests.
 //!
 //! Supported: `---` separated streams (comment-only/empty documents skipped),
 //! block mappings and sequences (incl. `- key: v` compact mappings, `- - x`

@@ -470,12 +470,12 @@ fn service_plan(
         expose: svc.expose.clone(),
         placement: svc.placement.clone(),
         traffic_from: svc.traffic.from.clone(),
-        calls: spec
-            .services
+        calls: siblings
+            .get(&Some(name))
+            .map_or(&[][..], |f| &f.services)
             .iter()
-            .filter(|(_, s)| s.traffic.from.as_deref() == Some(name))
             .map(|(n, s)| Callee {
-                name: n.clone(),
+                name: n.to_string(),
                 port: s.port,
             })
             .collect(),
@@ -486,23 +486,32 @@ fn service_plan(
     }
 }
 
-/// For each traffic source (`None`: the SLO target), how many services it feeds and the sum
-/// of their weights; computed once, because looking the siblings up per service is quadratic.
-type Siblings<'a> = BTreeMap<Option<&'a str>, (usize, f64)>;
+/// For each traffic source (`None`: the SLO target), the services it feeds, in name order,
+/// and the sum of their weights; computed once, because looking them up per service is
+/// quadratic.
+type Siblings<'a> = BTreeMap<Option<&'a str>, Fanout<'a>>;
+
+#[derive(Default)]
+struct Fanout<'a> {
+    services: Vec<(&'a str, &'a spec::Service)>,
+    weight: f64,
+}
 
 fn siblings(spec: &Spec) -> Siblings<'_> {
     let mut siblings = Siblings::new();
-    for svc in spec.services.values() {
-        let entry = siblings.entry(svc.traffic.from.as_deref()).or_default();
-        entry.0 += 1;
-        entry.1 += svc.traffic.weight.unwrap_or(1.0);
+    for (name, svc) in &spec.services {
+        let fanout = siblings.entry(svc.traffic.from.as_deref()).or_default();
+        fanout.services.push((name, svc));
+        fanout.weight += svc.traffic.weight.unwrap_or(1.0);
     }
     siblings
 }
 
 fn rps_basis(svc: &spec::Service, siblings: &Siblings, rps: f64) -> String {
     let from = svc.traffic.from.as_deref();
-    let (count, total) = siblings.get(&from).copied().unwrap_or((1, 1.0));
+    let (count, total) = siblings
+        .get(&from)
+        .map_or((1, 1.0), |f| (f.services.len(), f.weight));
     let parent = from.map_or("the SLO target".to_string(), |f| format!("{f}'s"));
     if count == 1 {
         format!("{} ({parent})", fmt_num(rps))
