@@ -156,38 +156,49 @@ impl Schema {
 
     /// Every violation of `value`, in document order.
     pub fn violations(&self, value: &Value) -> Vec<Violation> {
-        let mut out = Vec::new();
-        self.check(0, value, &mut Vec::new(), &mut out);
-        out
+        let mut report = Report {
+            path: Vec::new(),
+            violations: Some(Vec::new()),
+            failed: false,
+        };
+        self.check(0, value, &mut report);
+        report.violations.unwrap_or_default()
     }
 
     fn valid(&self, node: usize, value: &Value) -> bool {
-        let mut out = Vec::new();
-        self.check(node, value, &mut Vec::new(), &mut out);
-        out.is_empty()
+        let mut report = Report {
+            path: Vec::new(),
+            violations: None,
+            failed: false,
+        };
+        self.check(node, value, &mut report);
+        !report.failed
     }
 
-    fn check(&self, node: usize, value: &Value, path: &mut Vec<String>, out: &mut Vec<Violation>) {
+    fn check<'v>(&self, node: usize, value: &'v Value, r: &mut Report<'v>) {
         for check in &self.nodes[node] {
+            if r.violations.is_none() && r.failed {
+                return; // `valid` knows enough
+            }
             match check {
                 Check::Type(types) => {
                     if !types.iter().any(|t| t.admits(value)) {
                         let names: Vec<&str> = types.iter().map(|t| t.name()).collect();
-                        push(
-                            out,
-                            path,
-                            format!("{} is not of type {}", show(value), names.join(" or ")),
-                            Kind::Other,
-                        );
+                        r.fail(|| {
+                            (
+                                format!("{} is not of type {}", show(value), names.join(" or ")),
+                                Kind::Other,
+                            )
+                        });
                     }
                 }
                 Check::Properties(properties) => {
                     if let Value::Object(map) = value {
                         for (key, sub) in properties {
-                            if let Some(v) = map.get(key) {
-                                path.push(key.clone());
-                                self.check(*sub, v, path, out);
-                                path.pop();
+                            if let Some((key, v)) = map.get_key_value(key) {
+                                r.path.push(Seg::Key(key));
+                                self.check(*sub, v, r);
+                                r.path.pop();
                             }
                         }
                     }
@@ -199,16 +210,16 @@ impl Schema {
                                 continue;
                             }
                             match sub {
-                                None => push(
-                                    out,
-                                    path,
-                                    format!("unexpected property {key:?}"),
-                                    Kind::UnexpectedKey(key.clone()),
-                                ),
+                                None => r.fail(|| {
+                                    (
+                                        format!("unexpected property {key:?}"),
+                                        Kind::UnexpectedKey(key.clone()),
+                                    )
+                                }),
                                 Some(sub) => {
-                                    path.push(key.clone());
-                                    self.check(*sub, v, path, out);
-                                    path.pop();
+                                    r.path.push(Seg::Key(key));
+                                    self.check(*sub, v, r);
+                                    r.path.pop();
                                 }
                             }
                         }
@@ -217,53 +228,51 @@ impl Schema {
                 Check::Required(keys) => {
                     if let Value::Object(map) = value {
                         for key in keys.iter().filter(|k| !map.contains_key(*k)) {
-                            push(
-                                out,
-                                path,
-                                format!("{key:?} is a required property"),
-                                Kind::Other,
-                            );
+                            r.fail(|| (format!("{key:?} is a required property"), Kind::Other));
                         }
                     }
                 }
-                Check::Ref(sub) => self.check(*sub, value, path, out),
+                Check::Ref(sub) => self.check(*sub, value, r),
                 Check::AllOf(subs) => {
                     for sub in subs {
-                        self.check(*sub, value, path, out);
+                        self.check(*sub, value, r);
                     }
                 }
                 Check::AnyOf(subs) | Check::OneOf(subs) => {
                     let passing = subs.iter().filter(|s| self.valid(**s, value)).count();
                     let one_of = matches!(check, Check::OneOf(_));
                     if passing == 0 {
-                        self.no_branch(subs, value, path, out);
+                        self.no_branch(subs, value, r);
                     } else if one_of && passing > 1 {
-                        push(
-                            out,
-                            path,
-                            format!("{} matches more than one of its alternatives", show(value)),
-                            Kind::Other,
-                        );
+                        r.fail(|| {
+                            (
+                                format!(
+                                    "{} matches more than one of its alternatives",
+                                    show(value)
+                                ),
+                                Kind::Other,
+                            )
+                        });
                     }
                 }
                 Check::Enum(options) => {
                     if !options.contains(value) {
-                        push(
-                            out,
-                            path,
-                            format!("{} is not one of {}", show(value), list(options)),
-                            Kind::Enum(options.clone()),
-                        );
+                        r.fail(|| {
+                            (
+                                format!("{} is not one of {}", show(value), list(options)),
+                                Kind::Enum(options.clone()),
+                            )
+                        });
                     }
                 }
                 Check::Const(expected) => {
                     if value != expected {
-                        push(
-                            out,
-                            path,
-                            format!("{} is not {}", show(value), show(expected)),
-                            Kind::Enum(vec![expected.clone()]),
-                        );
+                        r.fail(|| {
+                            (
+                                format!("{} is not {}", show(value), show(expected)),
+                                Kind::Enum(vec![expected.clone()]),
+                            )
+                        });
                     }
                 }
                 Check::Minimum(_)
@@ -273,19 +282,19 @@ impl Schema {
                     if let Some(x) = value.as_f64()
                         && let Some(message) = bound(check, x)
                     {
-                        push(out, path, format!("{} {message}", show(value)), Kind::Other);
+                        r.fail(|| (format!("{} {message}", show(value)), Kind::Other));
                     }
                 }
                 Check::Pattern(pattern) => {
                     if let Value::String(s) = value
                         && !pattern.is_match(s)
                     {
-                        push(
-                            out,
-                            path,
-                            format!("{} does not match {:?}", show(value), pattern.source),
-                            Kind::Pattern(pattern.source.clone()),
-                        );
+                        r.fail(|| {
+                            (
+                                format!("{} does not match {:?}", show(value), pattern.source),
+                                Kind::Pattern(pattern.source.clone()),
+                            )
+                        });
                     }
                 }
                 Check::MinLength(n) | Check::MaxLength(n) => {
@@ -295,12 +304,12 @@ impl Schema {
                         if (min && len < *n) || (!min && len > *n) {
                             let what = if min { "shorter" } else { "longer" };
                             let plural = if *n == 1 { "" } else { "s" };
-                            push(
-                                out,
-                                path,
-                                format!("{} is {what} than {n} character{plural}", show(value)),
-                                Kind::Other,
-                            );
+                            r.fail(|| {
+                                (
+                                    format!("{} is {what} than {n} character{plural}", show(value)),
+                                    Kind::Other,
+                                )
+                            });
                         }
                     }
                 }
@@ -314,21 +323,16 @@ impl Schema {
                             } else {
                                 ("allows", "at most")
                             };
-                            push(
-                                out,
-                                path,
-                                format!("has {len} items, {verb} {unit} {n}"),
-                                Kind::Other,
-                            );
+                            r.fail(|| (format!("has {len} items, {verb} {unit} {n}"), Kind::Other));
                         }
                     }
                 }
                 Check::Items(sub) => {
                     if let Value::Array(items) = value {
                         for (i, item) in items.iter().enumerate() {
-                            path.push(i.to_string());
-                            self.check(*sub, item, path, out);
-                            path.pop();
+                            r.path.push(Seg::Index(i));
+                            self.check(*sub, item, r);
+                            r.path.pop();
                         }
                     }
                 }
@@ -338,13 +342,7 @@ impl Schema {
 
     /// No alternative of an `anyOf`/`oneOf` accepts `value`. When only one accepts its type
     /// (the usual `T or null`), its own violations say the most; otherwise list the types.
-    fn no_branch(
-        &self,
-        subs: &[usize],
-        value: &Value,
-        path: &mut Vec<String>,
-        out: &mut Vec<Violation>,
-    ) {
+    fn no_branch<'v>(&self, subs: &[usize], value: &'v Value, r: &mut Report<'v>) {
         let typed: Vec<usize> = subs
             .iter()
             .copied()
@@ -354,30 +352,28 @@ impl Schema {
             })
             .collect();
         if let [only] = typed[..] {
-            self.check(only, value, path, out);
+            self.check(only, value, r);
             return;
         }
-        let mut expected: Vec<&str> = subs
-            .iter()
-            .filter_map(|s| self.types(*s))
-            .flatten()
-            .map(|t| t.name())
-            .collect();
-        expected.dedup();
-        let mut message = format!("{} is not valid", show(value));
-        if !expected.is_empty() && typed.is_empty() {
-            let _ = write!(message, ": expected {}", expected.join(" or "));
-        } else {
-            message.push_str(" under any of the allowed alternatives");
-        }
-        // Alternatives that are all `enum`/`const` (e.g. `none`, `preferred`, `required`):
-        // list every allowed value.
-        let options: Option<Vec<Vec<Value>>> = subs.iter().map(|s| self.allowed(*s)).collect();
-        let kind = options.map_or(Kind::Other, |o| Kind::Enum(o.concat()));
-        out.push(Violation {
-            path: path.clone(),
-            message,
-            kind,
+        r.fail(|| {
+            let mut expected: Vec<&str> = subs
+                .iter()
+                .filter_map(|s| self.types(*s))
+                .flatten()
+                .map(|t| t.name())
+                .collect();
+            expected.dedup();
+            let mut message = format!("{} is not valid", show(value));
+            if !expected.is_empty() && typed.is_empty() {
+                let _ = write!(message, ": expected {}", expected.join(" or "));
+            } else {
+                message.push_str(" under any of the allowed alternatives");
+            }
+            // Alternatives that are all `enum`/`const` (e.g. `none`, `preferred`, `required`):
+            // list every allowed value.
+            let options: Option<Vec<Vec<Value>>> = subs.iter().map(|s| self.allowed(*s)).collect();
+            let kind = options.map_or(Kind::Other, |o| Kind::Enum(o.concat()));
+            (message, kind)
         });
     }
 
@@ -400,12 +396,42 @@ impl Schema {
     }
 }
 
-fn push(out: &mut Vec<Violation>, path: &[String], message: String, kind: Kind) {
-    out.push(Violation {
-        path: path.to_vec(),
-        message,
-        kind,
-    });
+/// Where a check reports: the path to the value being checked, and the violations with
+/// their messages, or (`violations: None`, for `valid`) only whether there was one: the
+/// messages of an alternative that does not match are never shown, and formatting them cost
+/// more than the checks.
+struct Report<'v> {
+    path: Vec<Seg<'v>>,
+    violations: Option<Vec<Violation>>,
+    failed: bool,
+}
+
+/// A step of a path, borrowed from the value until a violation needs it as text.
+enum Seg<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+impl Report<'_> {
+    fn fail(&mut self, violation: impl FnOnce() -> (String, Kind)) {
+        self.failed = true;
+        if let Some(out) = &mut self.violations {
+            let (message, kind) = violation();
+            let path = self
+                .path
+                .iter()
+                .map(|s| match s {
+                    Seg::Key(k) => k.to_string(),
+                    Seg::Index(i) => i.to_string(),
+                })
+                .collect();
+            out.push(Violation {
+                path,
+                message,
+                kind,
+            });
+        }
+    }
 }
 
 fn bound(check: &Check, x: f64) -> Option<String> {
