@@ -596,7 +596,12 @@ fn scale_up(
     // steps, (service, seconds until caught up, from pods, to pods) of the slowest.
     let mut worst: Option<(String, u64, u64, f64)> = None;
     let mut slowest: Option<(String, u64, u64, u64)> = None;
-    for s in services.iter().filter(|s| s.rps > 0.0) {
+    // A service whose pinned minimum exceeds its maximum already has an error finding; there
+    // is no replica range to simulate.
+    let simulated = services
+        .iter()
+        .filter(|s| s.rps > 0.0 && s.min_replicas <= s.max_replicas);
+    for s in simulated {
         let share = s.rps / target;
         let per = s.per_pod_rps;
         let util = f64::from(s.scaling.target_cpu_percent) / 100.0;
