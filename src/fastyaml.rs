@@ -119,7 +119,7 @@ type Res<T> = Result<T, (usize, &'static str)>;
 
 /// 1-based line and column (in characters) of a node, for [`Build`]s that keep it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Pos {
+struct Pos {
     line: usize,
     col: usize,
 }

@@ -56,12 +56,7 @@ fn every_builtin_object_passes_kubernetes_validate_strict() {
         .args(&files)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "kubernetes-validate failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::tools::assert_success(&output, "kubernetes-validate");
 }
 
 #[test]

@@ -164,12 +164,7 @@ fn promtool(env: &str, command: &str, file: &Path) {
         .arg(file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{env}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::tools::assert_success(&out, &format!("{env}: promtool {command} rules"));
 }
 
 /// Input series (promtool notation) that put one alert's expression above or below its

@@ -95,3 +95,13 @@ fn install_hint(name: &str) -> String {
         ),
     }
 }
+
+/// Fails the test, naming `what` and showing the program's output, unless it exited 0.
+pub fn assert_success(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
