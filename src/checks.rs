@@ -613,11 +613,13 @@ fn scale_up(
         let carried = |pods: u64| pods as f64 * per;
         // Pods decided at each HPA period: (time decided, pods).
         let mut decided: Vec<(u64, u64)> = vec![(0, start)];
+        // Saturating: absurd specs (replicas near u64::MAX from a 1e308 field) must still
+        // reach the findings that reject them.
         let horizon = if ramp { duration } else { duration.max(3600) };
         let mut t = period;
-        while t <= horizon + ready_after {
+        while t <= horizon.saturating_add(ready_after) {
             let &(_, cur) = decided.last().expect("start");
-            let cap = (cur + u64::from(s.scaling.scale_up_pods)).max(
+            let cap = cur.saturating_add(u64::from(s.scaling.scale_up_pods)).max(
                 (cur as f64 * (1.0 + f64::from(s.scaling.scale_up_percent) / 100.0)).ceil() as u64,
             );
             let next = want(rate_at(t as f64))
@@ -628,7 +630,10 @@ fn scale_up(
             if !ramp && next >= want(to).min(s.max_replicas) {
                 break;
             }
-            t += period;
+            let Some(later) = t.checked_add(period) else {
+                break;
+            };
+            t = later;
         }
         if ramp {
             // Pods ready at `sec`: those of the last decision at least `ready_after` old.
@@ -638,7 +643,7 @@ fn scale_up(
             for sec in 0..=duration {
                 while decided
                     .get(last + 1)
-                    .is_some_and(|(d, _)| d + ready_after <= sec)
+                    .is_some_and(|(d, _)| d.saturating_add(ready_after) <= sec)
                 {
                     last += 1;
                 }
@@ -660,7 +665,7 @@ fn scale_up(
             let done = decided
                 .iter()
                 .find(|(_, p)| *p >= need)
-                .map_or(u64::MAX, |(d, _)| d + ready_after);
+                .map_or(u64::MAX, |(d, _)| d.saturating_add(ready_after));
             if slowest.as_ref().is_none_or(|w| done > w.1) {
                 slowest = Some((s.name.clone(), done, start, need));
             }

@@ -281,7 +281,14 @@ fn service_rps<'a>(spec: &'a Spec, findings: &mut Vec<Finding>) -> BTreeMap<&'a 
             if rps.contains_key(k) {
                 continue;
             }
-            let r = parent_rps * weight(&spec.services[*k]) / total;
+            // Traffic splits, it never multiplies (weight / total ≤ 1). Multiplying first
+            // keeps ordinary splits exact (30,000 × 1 / 3 = 10,000, which replica counts
+            // round up from); dividing first when that overflows, for weights near 1e308.
+            let w = weight(&spec.services[*k]);
+            let mut r = parent_rps * w / total;
+            if !r.is_finite() {
+                r = parent_rps * (w / total);
+            }
             rps.insert(k, r);
             queue.push((Some(k), r));
         }

@@ -229,6 +229,35 @@ proptest! {
     }
 }
 
+/// Cases the properties below once failed (they are random; failures are not persisted).
+#[test]
+fn found_cases_compile_or_fail_located() {
+    let cases: &[(&str, bool, &[Mutation])] = &[
+        // `attempt to add with overflow` in the TG012 scale-up simulation.
+        (
+            "prod.yaml",
+            true,
+            &[
+                Mutation::DuplicateLine(4157567166239207424),
+                Mutation::Number(6869080970734093533, "1e308"),
+            ],
+        ),
+    ];
+    for (env, mutate_base, edits) in cases {
+        with_compiler(|s, c| {
+            let (mut spec, mut base) = (shipped(env), shipped("base.yaml"));
+            let target = if *mutate_base { &mut base } else { &mut spec };
+            for m in *edits {
+                *target = apply(target, m);
+            }
+            s.write("base.yaml", base.as_bytes());
+            let path = s.write("case.yaml", spec.as_bytes());
+            check(c, &path).map(|_| ())
+        })
+        .unwrap();
+    }
+}
+
 proptest! {
     #![proptest_config(config(200))]
 
