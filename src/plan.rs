@@ -176,8 +176,8 @@ pub struct NodePoolPlan {
 /// Builds the plan. Pure: the same spec and source always give the same plan.
 pub fn plan(spec: &Spec, source: &str) -> Plan {
     let mut findings = Vec::new();
-    let rps = service_rps(spec, &mut findings);
     let siblings = siblings(spec);
+    let rps = service_rps(spec, &siblings, &mut findings);
     let redis = spec.redis.as_ref().map(|r| redis_plan(spec, r));
     let services: Vec<ServicePlan> = spec
         .services
@@ -251,12 +251,13 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
 
 /// RPS of each service: entry points split the SLO target by weight, every other service
 /// splits the RPS of the service it receives traffic `from` by weight.
-fn service_rps<'a>(spec: &'a Spec, findings: &mut Vec<Finding>) -> BTreeMap<&'a str, f64> {
-    let weight = |s: &spec::Service| s.traffic.weight.unwrap_or(1.0);
-    let mut children: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
+fn service_rps<'a>(
+    spec: &'a Spec,
+    siblings: &Siblings<'a>,
+    findings: &mut Vec<Finding>,
+) -> BTreeMap<&'a str, f64> {
     for (name, svc) in &spec.services {
-        let from = svc.traffic.from.as_deref();
-        if let Some(f) = from
+        if let Some(f) = svc.traffic.from.as_deref()
             && !spec.services.contains_key(f)
         {
             findings.push(Finding {
@@ -265,26 +266,25 @@ fn service_rps<'a>(spec: &'a Spec, findings: &mut Vec<Finding>) -> BTreeMap<&'a 
                 message: format!("traffic comes from {f:?}, which is not a service of this spec"),
                 path: format!("services.{name}.traffic.from"),
             });
-            continue;
         }
-        children.entry(from).or_default().push(name);
     }
+    // Services fed by an unknown source are never reached: that source is never queued.
     let mut rps: BTreeMap<&str, f64> = BTreeMap::new();
     // Breadth-first from the entry points; a service never reached is part of a cycle.
     let mut queue: Vec<(Option<&str>, f64)> = vec![(None, spec.slo.target_rps)];
     while let Some((parent, parent_rps)) = queue.pop() {
-        let Some(kids) = children.get(&parent) else {
+        let Some(fanout) = siblings.get(&parent) else {
             continue;
         };
-        let total: f64 = kids.iter().map(|k| weight(&spec.services[*k])).sum();
-        for k in kids {
+        let total = fanout.weight;
+        for &(k, svc) in &fanout.services {
             if rps.contains_key(k) {
                 continue;
             }
             // Traffic splits, it never multiplies (weight / total ≤ 1). Multiplying first
             // keeps ordinary splits exact (30,000 × 1 / 3 = 10,000, which replica counts
             // round up from); dividing first when that overflows, for weights near 1e308.
-            let w = weight(&spec.services[*k]);
+            let w = svc.traffic.weight.unwrap_or(1.0);
             let mut r = parent_rps * w / total;
             if !r.is_finite() {
                 r = parent_rps * (w / total);
