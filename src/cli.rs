@@ -713,7 +713,7 @@ fn compare_all(
     let mut diffs = Vec::new();
     let mut code = ExitCode::Success;
     let started = std::time::Instant::now();
-    let results = compiler.compile_all(&specs, Keep::Documents);
+    let results = compiler.compile_all(&specs, Keep::Files);
     ui.detail(|| compiled_in(&specs, started));
     for (path, result) in specs.into_iter().zip(results) {
         let compiled = match result {
@@ -734,13 +734,7 @@ fn compare_all(
             continue;
         }
         let env = &planned.plan.environment;
-        match diff::compare(
-            Some(&path),
-            env,
-            &compiled.files,
-            &compiled.documents,
-            &out.join(env),
-        ) {
+        match diff::compare(Some(&path), env, &compiled.files, &out.join(env)) {
             Ok(d) => diffs.push(d),
             Err(e) => {
                 ui.error(&compiler, &e);
