@@ -8,12 +8,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::capacity::Capacity;
 use crate::checks::{AlertThresholds, PhaseReport};
+use crate::par;
 use crate::plan::{RedisPlan, ServicePlan, fmt_num};
 use crate::spec::{EvictionPolicy, Spec};
+
+/// From this many services on, the dashboard is built on a second core: a panel per service
+/// costs microseconds, a thread start tens of them.
+const PARALLEL_MIN_SERVICES: usize = 64;
 
 /// Rate window of the request-rate alerts: at least 4 scrapes at a 30 s scrape interval.
 const RPS_WINDOW: &str = "2m";
@@ -179,59 +183,76 @@ pub fn observe(
         None => runbook_path.clone(),
     };
     let q = Queries::new(spec, &entry_points);
-    let mut groups = vec![
-        RuleGroup {
-            name: format!("{}.slo", spec.environment),
-            rules: slo_rules(spec, &q, capacity_rps, &capacity.alerts),
-        },
-        RuleGroup {
-            name: format!("{}.capacity", spec.environment),
-            rules: capacity_rules(spec, &q, services),
-        },
-    ];
-    if let Some(r) = redis {
-        groups.push(RuleGroup {
-            name: format!("{}.redis", spec.environment),
-            rules: redis_rules(spec, &q, r),
-        });
-    }
-    for rule in groups.iter_mut().flat_map(|g| g.rules.iter_mut()) {
-        rule.runbook_url = format!("{runbook_base}#{}", rule.anchor.to_lowercase());
-        rule.labels
-            .insert("namespace".into(), spec.namespace.clone());
-    }
-    let emergency = services
-        .iter()
-        .map(|s| Emergency {
-            service: s.name.clone(),
-            // Not `clamp`: with a plan error min may exceed max, and clamp would panic.
-            scale_to: s.pods_with_headroom.max(s.min_replicas).min(s.max_replicas),
-            min_replicas: s.min_replicas,
-            max_replicas: s.max_replicas,
-        })
-        .collect();
-    let mut sections: Vec<RunbookSection> = Vec::new();
-    for rule in groups.iter().flat_map(|g| g.rules.iter()) {
-        let fires = format!("{} (for {})", rule.summary, rule.for_);
-        match sections.iter_mut().find(|s| s.alert == rule.anchor) {
-            Some(s) => s.fires.push(fires),
-            None => sections.push(RunbookSection {
-                alert: rule.anchor.clone(),
-                severity: rule.severity().to_string(),
-                fires: vec![fires],
-                meaning: rule.meaning.clone(),
-                actions: rule.actions.clone(),
-            }),
+    // The dashboard (one panel per service) does not depend on the rules: for large
+    // environments it is built on the second core meanwhile.
+    let rules = || {
+        let mut groups = vec![
+            RuleGroup {
+                name: format!("{}.slo", spec.environment),
+                rules: slo_rules(spec, &q, capacity_rps, &capacity.alerts),
+            },
+            RuleGroup {
+                name: format!("{}.capacity", spec.environment),
+                rules: capacity_rules(spec, &q, services),
+            },
+        ];
+        if let Some(r) = redis {
+            groups.push(RuleGroup {
+                name: format!("{}.redis", spec.environment),
+                rules: redis_rules(spec, &q, r),
+            });
         }
-    }
+        for rule in groups.iter_mut().flat_map(|g| g.rules.iter_mut()) {
+            rule.runbook_url = format!("{runbook_base}#{}", rule.anchor.to_lowercase());
+            rule.labels
+                .insert("namespace".into(), spec.namespace.clone());
+        }
+        let emergency: Vec<Emergency> = services
+            .iter()
+            .map(|s| Emergency {
+                service: s.name.clone(),
+                // Not `clamp`: with a plan error min may exceed max, and clamp would panic.
+                scale_to: s.pods_with_headroom.max(s.min_replicas).min(s.max_replicas),
+                min_replicas: s.min_replicas,
+                max_replicas: s.max_replicas,
+            })
+            .collect();
+        let mut sections: Vec<RunbookSection> = Vec::new();
+        for rule in groups.iter().flat_map(|g| g.rules.iter()) {
+            let fires = format!("{} (for {})", rule.summary, rule.for_);
+            match sections.iter_mut().find(|s| s.alert == rule.anchor) {
+                Some(s) => s.fires.push(fires),
+                None => sections.push(RunbookSection {
+                    alert: rule.anchor.clone(),
+                    severity: rule.severity().to_string(),
+                    fires: vec![fires],
+                    meaning: rule.meaning.clone(),
+                    actions: rule.actions.clone(),
+                }),
+            }
+        }
+        (groups, emergency, sections)
+    };
+    let ((groups, emergency, sections), (dashboard, dashboard_exprs)) =
+        if par::threads_for(services.len(), PARALLEL_MIN_SERVICES) > 1 {
+            std::thread::scope(|s| {
+                let helper = s.spawn(|| dashboard(spec, &q, services, redis));
+                let rules = rules();
+                let dashboard = helper
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (rules, dashboard)
+            })
+        } else {
+            (rules(), dashboard(spec, &q, services, redis))
+        };
     let max_cpu_cores = capacity.totals.resources.cpu_request_cores_at_max;
     let max_memory_gib = capacity.totals.resources.memory_request_gib_at_max;
-    let dashboard = dashboard(spec, &q, services, redis);
     let mut metrics = BTreeSet::new();
     for expr in groups
         .iter()
         .flat_map(|g| g.rules.iter().map(|r| r.expr.as_str()))
-        .chain(dashboard_exprs(&dashboard.1).iter().map(String::as_str))
+        .chain(dashboard_exprs.iter().map(String::as_str))
     {
         metrics.extend(metric_names(expr));
     }
@@ -247,7 +268,7 @@ pub fn observe(
         sections,
         max_cpu_cores,
         max_memory_gib,
-        dashboard: dashboard.0,
+        dashboard,
     };
     let load_test = load_test(spec, services, capacity_rps, &capacity.load_test);
     (monitoring, load_test)
@@ -722,13 +743,13 @@ fn redis_rules(spec: &Spec, q: &Queries, r: &RedisPlan) -> Vec<AlertRule> {
     rules
 }
 
-/// The dashboard ConfigMap's fields and the dashboard JSON value.
+/// The dashboard ConfigMap's fields and the queries of its panels.
 fn dashboard(
     spec: &Spec,
     q: &Queries,
     services: &[ServicePlan],
     redis: Option<&RedisPlan>,
-) -> (Dashboard, Value) {
+) -> (Dashboard, Vec<String>) {
     let target = spec.slo.target_rps;
     let a = &spec.alerts;
     let warn = target - a.rps_warning_margin.resolve(target);
@@ -819,25 +840,39 @@ fn dashboard(
         ));
     }
     for (i, p) in panels.iter_mut().enumerate() {
-        p["id"] = json!(i + 1);
-        p["gridPos"] = json!({"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i / 2) * 8});
+        p.id = i + 1;
+        p.grid_pos = GridPos {
+            h: 8,
+            w: 12,
+            x: (i % 2) * 12,
+            y: (i / 2) * 8,
+        };
     }
-    let value = json!({
-        "title": format!("tacosgen {} ({})", spec.environment, spec.namespace),
-        "uid": format!("tacosgen-{}", spec.environment),
-        "tags": ["tacosgen", spec.environment],
-        "editable": false,
-        "schemaVersion": 39,
-        "time": {"from": "now-1h", "to": "now"},
-        "refresh": "30s",
-        "templating": {"list": [{
-            "name": "datasource",
-            "label": "Data source",
-            "type": "datasource",
-            "query": "prometheus"
-        }]},
-        "panels": panels,
-    });
+    let exprs = panels
+        .iter()
+        .flat_map(|p| p.targets.iter().map(|t| t.expr.clone()))
+        .collect();
+    let value = DashboardJson {
+        editable: false,
+        panels,
+        refresh: "30s",
+        schema_version: 39,
+        tags: ["tacosgen", &spec.environment],
+        templating: Templating {
+            list: [Variable {
+                label: "Data source",
+                name: "datasource",
+                query: "prometheus",
+                type_: "datasource",
+            }],
+        },
+        time: TimeRange {
+            from: "now-1h",
+            to: "now",
+        },
+        title: format!("tacosgen {} ({})", spec.environment, spec.namespace),
+        uid: format!("tacosgen-{}", spec.environment),
+    };
     let text = serde_json::to_string_pretty(&value).unwrap_or_default();
     (
         Dashboard {
@@ -846,56 +881,175 @@ fn dashboard(
             file_name: format!("tacosgen-{}.json", spec.environment),
             json: text,
         },
-        value,
+        exprs,
     )
 }
 
-/// A time-series panel; thresholds are drawn as lines.
-fn panel(title: &str, unit: &str, queries: &[(String, &str)], lines: &[(f64, &str)]) -> Value {
-    let refs = ["A", "B", "C", "D", "E", "F"];
-    let targets: Vec<Value> = queries
-        .iter()
-        .zip(refs)
-        .map(|((expr, legend), r)| {
-            json!({
-                "refId": r,
-                "datasource": {"type": "prometheus", "uid": "${datasource}"},
-                "expr": expr,
-                "legendFormat": legend
-            })
-        })
-        .collect();
-    let mut steps = vec![json!({"color": "green", "value": null})];
-    steps.extend(
-        lines
-            .iter()
-            .map(|(v, color)| json!({"color": color, "value": v})),
-    );
-    json!({
-        "type": "timeseries",
-        "title": title,
-        "datasource": {"type": "prometheus", "uid": "${datasource}"},
-        "targets": targets,
-        "fieldConfig": {
-            "defaults": {
-                "unit": unit,
-                "thresholds": {"mode": "absolute", "steps": steps},
-                "custom": {"thresholdsStyle": {"mode": if lines.is_empty() { "off" } else { "line" }}}
-            },
-            "overrides": []
-        }
-    })
+// The Grafana dashboard JSON, serialized straight from these types (no `serde_json::Value`
+// tree per panel: 1,000 services make 1,000 panels). Fields are declared in sorted order, as
+// a JSON object map would print them, so the committed dashboards keep their bytes.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DashboardJson<'a> {
+    editable: bool,
+    panels: Vec<Panel<'a>>,
+    refresh: &'static str,
+    schema_version: u32,
+    tags: [&'a str; 2],
+    templating: Templating,
+    time: TimeRange,
+    title: String,
+    uid: String,
 }
 
-/// Every `expr` of the dashboard's panels.
-pub fn dashboard_exprs(dashboard: &Value) -> Vec<String> {
-    dashboard["panels"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
-        .filter_map(|t| t["expr"].as_str().map(String::from))
-        .collect()
+#[derive(Serialize)]
+struct Templating {
+    list: [Variable; 1],
+}
+
+#[derive(Serialize)]
+struct Variable {
+    label: &'static str,
+    name: &'static str,
+    query: &'static str,
+    #[serde(rename = "type")]
+    type_: &'static str,
+}
+
+#[derive(Serialize)]
+struct TimeRange {
+    from: &'static str,
+    to: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Panel<'a> {
+    datasource: Datasource,
+    field_config: FieldConfig<'a>,
+    grid_pos: GridPos,
+    id: usize,
+    targets: Vec<Target<'a>>,
+    title: String,
+    #[serde(rename = "type")]
+    type_: &'static str,
+}
+
+#[derive(Serialize)]
+struct Datasource {
+    #[serde(rename = "type")]
+    type_: &'static str,
+    uid: &'static str,
+}
+
+const PROMETHEUS: Datasource = Datasource {
+    type_: "prometheus",
+    uid: "${datasource}",
+};
+
+#[derive(Serialize)]
+struct FieldConfig<'a> {
+    defaults: Defaults<'a>,
+    overrides: [(); 0],
+}
+
+#[derive(Serialize)]
+struct Defaults<'a> {
+    custom: Custom,
+    thresholds: Thresholds<'a>,
+    unit: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Custom {
+    thresholds_style: Mode,
+}
+
+#[derive(Serialize)]
+struct Mode {
+    mode: &'static str,
+}
+
+#[derive(Serialize)]
+struct Thresholds<'a> {
+    mode: &'static str,
+    steps: Vec<Step<'a>>,
+}
+
+#[derive(Serialize)]
+struct Step<'a> {
+    color: &'a str,
+    value: Option<f64>,
+}
+
+#[derive(Serialize, Default)]
+struct GridPos {
+    h: usize,
+    w: usize,
+    x: usize,
+    y: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Target<'a> {
+    datasource: Datasource,
+    expr: String,
+    legend_format: &'a str,
+    ref_id: &'static str,
+}
+
+/// A time-series panel; thresholds are drawn as lines.
+fn panel<'a>(
+    title: &str,
+    unit: &'a str,
+    queries: &[(String, &'a str)],
+    lines: &[(f64, &'a str)],
+) -> Panel<'a> {
+    let refs = ["A", "B", "C", "D", "E", "F"];
+    let targets = queries
+        .iter()
+        .zip(refs)
+        .map(|((expr, legend), r)| Target {
+            datasource: PROMETHEUS,
+            expr: expr.clone(),
+            legend_format: legend,
+            ref_id: r,
+        })
+        .collect();
+    let mut steps = vec![Step {
+        color: "green",
+        value: None,
+    }];
+    steps.extend(lines.iter().map(|&(v, color)| Step {
+        color,
+        value: Some(v),
+    }));
+    Panel {
+        datasource: PROMETHEUS,
+        field_config: FieldConfig {
+            defaults: Defaults {
+                custom: Custom {
+                    thresholds_style: Mode {
+                        mode: if lines.is_empty() { "off" } else { "line" },
+                    },
+                },
+                thresholds: Thresholds {
+                    mode: "absolute",
+                    steps,
+                },
+                unit,
+            },
+            overrides: [],
+        },
+        grid_pos: GridPos::default(),
+        id: 0,
+        targets,
+        title: title.to_string(),
+        type_: "timeseries",
+    }
 }
 
 /// Metric names in a PromQL expression: identifiers directly followed by a `{` selector.

@@ -520,7 +520,7 @@ fn dashboard_queries_name_metrics_the_alerts_use_or_the_spec_declares() {
             ]
             .map(String::clone),
         );
-        let exprs = tacosgen::observe::dashboard_exprs(&dashboard);
+        let exprs = dashboard_exprs(&dashboard);
         assert!(exprs.len() >= 7, "{env}: panels for the guide's metrics");
         for expr in exprs {
             let names = metric_names(&expr);
@@ -635,4 +635,15 @@ fn a_critical_margin_not_below_the_warning_margin_is_flagged_and_denied_on_reque
     );
     let out = run(&["--deny-warnings"]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// Every `expr` of a dashboard's panels.
+fn dashboard_exprs(dashboard: &Value) -> Vec<String> {
+    dashboard["panels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+        .filter_map(|t| t["expr"].as_str().map(String::from))
+        .collect()
 }
