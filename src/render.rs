@@ -246,38 +246,59 @@ fn template_error(e: &minijinja::Error, path: Option<&Path>) -> Error {
 /// It returns safe (unescaped) output, so it refuses anything a literal block cannot carry
 /// exactly (carriage returns, other control characters, a first line starting with a space,
 /// trailing blank lines) and falls back to a JSON-quoted string for those.
-fn yaml_block(value: String, indent: usize) -> Value {
-    let plain = !value.is_empty()
-        && !value
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        && !value.starts_with([' ', '\t', '\n'])
-        && !value.ends_with("\n\n")
-        && !value.contains(" \n")
-        && !value.lines().any(|l| l.starts_with('\t'));
-    if !plain {
-        let json = serde_json::to_string(&value).unwrap_or_else(|_| "\"\"".into());
+fn yaml_block(value: &str, indent: usize) -> Value {
+    if !literal_block_safe(value) {
+        let json = serde_json::to_string(value).unwrap_or_else(|_| "\"\"".into());
         return Value::from_safe_string(json);
     }
-    let chomp = if value.ends_with('\n') { "|" } else { "|-" };
-    let pad = " ".repeat(indent);
-    let mut out = String::with_capacity(value.len() + value.lines().count() * (indent + 1) + 2);
+    let (chomp, body) = match value.strip_suffix('\n') {
+        Some(body) => ("|", body),
+        None => ("|-", value),
+    };
+    let lines = 1 + body.bytes().filter(|&c| c == b'\n').count();
+    let mut out = String::with_capacity(body.len() + lines * (indent + 1) + 2);
     out.push_str(chomp);
-    for line in value.lines() {
+    for line in body.split('\n') {
         out.push('\n');
         if !line.is_empty() {
-            out.push_str(&pad);
+            out.extend(std::iter::repeat_n(' ', indent));
             out.push_str(line);
         }
     }
     Value::from_safe_string(out)
 }
 
+/// Whether a literal block reproduces `value` exactly: no control characters but newline
+/// and tab, no leading blank or newline, no trailing blank lines, no line ending in a space
+/// or starting with a tab. Dashboards and alert expressions are megabytes at 1,000 services,
+/// so the common case is a branch-free pass over the bytes that the compiler vectorizes.
+fn literal_block_safe(value: &str) -> bool {
+    let b = value.as_bytes();
+    if b.is_empty() || matches!(b[0], b' ' | b'\t' | b'\n') || value.ends_with("\n\n") {
+        return false;
+    }
+    // C0 controls but newline and tab, DEL, and 0xC2: the lead byte of the C1 controls
+    // (and of the other characters up to U+00BF, hence the exact check after it).
+    let suspicious = b.iter().fold(false, |seen, &c| {
+        seen | ((c < 0x20 && c != b'\n' && c != b'\t') | (c == 0x7f) | (c == 0xc2))
+    });
+    if suspicious
+        && value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return false;
+    }
+    !value.contains(" \n") && !value.contains("\n\t")
+}
+
 /// `{{ m.labels(...) | chomp }}`: drops trailing newlines of a macro's output, keeping it
 /// marked safe (already escaped) if it was.
 fn chomp(value: Value) -> Value {
-    let text = value.to_string();
-    let trimmed = text.trim_end_matches('\n').to_string();
+    let trimmed = match value.as_str() {
+        Some(text) => text.trim_end_matches('\n').to_string(),
+        None => value.to_string().trim_end_matches('\n').to_string(),
+    };
     if value.is_safe() {
         Value::from_safe_string(trimmed)
     } else {
@@ -300,10 +321,38 @@ mod tests {
 
     #[test]
     fn yaml_block_emits_literal_or_falls_back() {
-        assert_eq!(yaml_block("a\nb\n".into(), 2).to_string(), "|\n  a\n  b");
-        assert_eq!(yaml_block("a".into(), 2).to_string(), "|-\n  a");
-        assert_eq!(yaml_block(" lead".into(), 2).to_string(), "\" lead\"");
-        assert_eq!(yaml_block("x\r\n".into(), 2).to_string(), "\"x\\r\\n\"");
+        assert_eq!(yaml_block("a\nb\n", 2).to_string(), "|\n  a\n  b");
+        assert_eq!(yaml_block("a", 2).to_string(), "|-\n  a");
+        assert_eq!(yaml_block("a\n\nb", 2).to_string(), "|-\n  a\n\n  b");
+        assert_eq!(yaml_block(" lead", 2).to_string(), "\" lead\"");
+        assert_eq!(yaml_block("x\r\n", 2).to_string(), "\"x\\r\\n\"");
+    }
+
+    proptest::proptest! {
+        /// The one-pass byte check decides exactly as the plain definition over chars.
+        #[test]
+        fn literal_block_check_matches_its_definition(
+            value in "[a \t\n\r\u{0}\u{1f}\u{7f}\u{80}\u{85}\u{9f}\u{a0}\u{c2}\u{100}é]{0,8}"
+        ) {
+            let plain = !value.is_empty()
+                && !value.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+                && !value.starts_with([' ', '\t', '\n'])
+                && !value.ends_with("\n\n")
+                && !value.contains(" \n")
+                && !value.lines().any(|l| l.starts_with('\t'));
+            proptest::prop_assert_eq!(literal_block_safe(&value), plain);
+            if plain {
+                let mut want = String::from(if value.ends_with('\n') { "|" } else { "|-" });
+                for line in value.lines() {
+                    want.push('\n');
+                    if !line.is_empty() {
+                        want.push_str("   ");
+                        want.push_str(line);
+                    }
+                }
+                proptest::prop_assert_eq!(yaml_block(&value, 3).to_string(), want);
+            }
+        }
     }
 
     #[test]
