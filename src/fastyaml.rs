@@ -126,27 +126,30 @@ struct Pos {
 
 /// What the parser builds: the JSON value Kubernetes reads from a rendered manifest, or a
 /// spec's located tree.
-trait Build: Sized {
+trait Build<'a>: Sized {
     type Map: Default;
+    /// A mapping key; quoted keys arrive as [`Cow`]s.
+    type Key: From<Cow<'a, str>>;
     /// A spec: nodes keep their position, scalars resolve like YAML 1.2, and the constructs
     /// listed at [`parse_spec`] are left to the full parser.
     const SPEC: bool;
     /// A plain scalar, or why the full parser should read it.
-    fn plain(s: &str, at: Pos) -> Result<Self, &'static str>;
+    fn plain(s: &'a str, at: Pos) -> Result<Self, &'static str>;
     /// A plain mapping key (keys are strings).
-    fn plain_key(s: &str) -> Result<String, &'static str>;
-    fn string(s: String, at: Pos) -> Self;
+    fn plain_key(s: &'a str) -> Result<Self::Key, &'static str>;
+    fn string(s: Cow<'a, str>, at: Pos) -> Self;
     /// The value of a `key:` or `-` with nothing after or below it.
     fn empty() -> Result<Self, &'static str>;
     fn seq(items: Vec<Self>, at: Pos) -> Self;
     /// Adds an entry; `false` when the key is already there.
-    fn insert(map: &mut Self::Map, key: String, key_at: Pos, value: Self) -> bool;
+    fn insert(map: &mut Self::Map, key: Self::Key, key_at: Pos, value: Self) -> bool;
     fn map(map: Self::Map, at: Pos) -> Result<Self, &'static str>;
     fn pos(&self) -> Pos;
 }
 
-impl Build for Value {
+impl<'a> Build<'a> for Value {
     type Map = Map<String, Value>;
+    type Key = String;
     const SPEC: bool = false;
     fn plain(s: &str, _: Pos) -> Result<Self, &'static str> {
         resolve_plain(s)
@@ -157,8 +160,8 @@ impl Build for Value {
             _ => Err("plain key that is not a string (bool/null/number)"),
         }
     }
-    fn string(s: String, _: Pos) -> Self {
-        Value::String(s)
+    fn string(s: Cow<'a, str>, _: Pos) -> Self {
+        Value::String(s.into_owned())
     }
     fn empty() -> Result<Self, &'static str> {
         Ok(Value::Null)
@@ -177,6 +180,199 @@ impl Build for Value {
     }
 }
 
+/// A manifest document as verify's fast path reads it: the same values as the
+/// `serde_json::Value` [`parse_stream`] builds, but borrowing every string that needs no
+/// unescaping and keeping mappings as lists in source order. Building and dropping the
+/// owned value (a `String` per key, a B-tree per mapping) was most of verify's time at
+/// 1,000 services. It is read by deserializing from it ([`serde::Deserializer`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Light<'a> {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Str(Cow<'a, str>),
+    Seq(Vec<Light<'a>>),
+    Map(LightMap<'a>),
+}
+
+/// Parses a stream that holds exactly one document into a [`Light`] value; `None` when it
+/// holds another number of documents or is outside the subset (see [`parse_stream`]).
+pub fn parse_light(text: &str) -> Option<Light<'_>> {
+    let mut docs = Parser::<Light>::new(text).and_then(Parser::stream).ok()?;
+    let (doc, _) = docs.pop().filter(|_| docs.is_empty())?;
+    Some(doc)
+}
+
+impl<'a> Light<'a> {
+    /// The value of `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Light<'a>> {
+        match self {
+            Light::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Light::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value [`parse_stream`] builds for the same text.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Light::Null => Value::Null,
+            Light::Bool(b) => Value::Bool(*b),
+            Light::Number(n) => Value::Number(n.clone()),
+            Light::Str(s) => Value::String(s.to_string()),
+            Light::Seq(items) => Value::Array(items.iter().map(Light::to_json).collect()),
+            Light::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Whether a plain scalar can only be a string: go-yaml's resolver looks further only at
+/// these first bytes (see the module docs), so the text itself is the value.
+fn surely_string(s: &str) -> bool {
+    !matches!(
+        s.as_bytes().first(),
+        None | Some(
+            b'y' | b'Y'
+                | b'n'
+                | b'N'
+                | b't'
+                | b'T'
+                | b'f'
+                | b'F'
+                | b'o'
+                | b'O'
+                | b'~'
+                | b'.'
+                | b'+'
+                | b'-'
+                | b'0'..=b'9'
+        )
+    )
+}
+
+type LightMap<'a> = Vec<(Cow<'a, str>, Light<'a>)>;
+
+impl<'a> Build<'a> for Light<'a> {
+    type Map = LightMap<'a>;
+    type Key = Cow<'a, str>;
+    const SPEC: bool = false;
+    fn plain(s: &'a str, _: Pos) -> Result<Self, &'static str> {
+        if surely_string(s) {
+            return Ok(Light::Str(Cow::Borrowed(s)));
+        }
+        Ok(match resolve_plain(s)? {
+            Value::Null => Light::Null,
+            Value::Bool(b) => Light::Bool(b),
+            Value::Number(n) => Light::Number(n),
+            _ => Light::Str(Cow::Borrowed(s)),
+        })
+    }
+    fn plain_key(s: &'a str) -> Result<Self::Key, &'static str> {
+        if surely_string(s) {
+            return Ok(Cow::Borrowed(s));
+        }
+        <Value as Build>::plain_key(s).map(|_| Cow::Borrowed(s))
+    }
+    fn string(s: Cow<'a, str>, _: Pos) -> Self {
+        Light::Str(s)
+    }
+    fn empty() -> Result<Self, &'static str> {
+        Ok(Light::Null)
+    }
+    fn seq(items: Vec<Self>, _: Pos) -> Self {
+        Light::Seq(items)
+    }
+    fn insert(map: &mut LightMap<'a>, key: Self::Key, _: Pos, value: Self) -> bool {
+        // Small maps check here; large ones once, sorted, in `map`.
+        let fresh = map.len() >= 16 || map.iter().all(|(k, _)| *k != key);
+        map.push((key, value));
+        fresh
+    }
+    fn map(map: LightMap<'a>, _: Pos) -> Result<Self, &'static str> {
+        if map.len() > 16 {
+            let mut keys: Vec<&str> = map.iter().map(|(k, _)| k.as_ref()).collect();
+            keys.sort_unstable();
+            if keys.windows(2).any(|w| w[0] == w[1]) {
+                return Err("duplicate mapping key");
+            }
+        }
+        Ok(Light::Map(map))
+    }
+    fn pos(&self) -> Pos {
+        Pos::default()
+    }
+}
+
+/// Reads a [`Light`] value the way `serde_json`'s `&Value` deserializer reads the same
+/// document (same visitor calls for every value), so a type that deserializes from one
+/// deserializes alike from the other. Enums written as strings or one-key maps are not
+/// supported (the manifest types have none): they fail, and verify then takes its full path.
+impl<'de> serde::Deserializer<'de> for &'de Light<'de> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        use serde::de::Error as _;
+        use serde::de::value::{MapDeserializer, SeqDeserializer};
+        match self {
+            Light::Null => v.visit_unit(),
+            Light::Bool(b) => v.visit_bool(*b),
+            Light::Number(n) => serde::Deserializer::deserialize_any(n, v)
+                .map_err(|e| Self::Error::custom(e.to_string())),
+            Light::Str(s) => v.visit_borrowed_str(s),
+            Light::Seq(items) => {
+                let mut seq = SeqDeserializer::new(items.iter());
+                let value = v.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            Light::Map(entries) => {
+                let mut map = MapDeserializer::new(entries.iter().map(|(k, v)| (k.as_ref(), v)));
+                let value = v.visit_map(&mut map)?;
+                map.end()?;
+                Ok(value)
+            }
+        }
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Light::Null => v.visit_none(),
+            _ => v.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        v.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> serde::de::IntoDeserializer<'de, serde::de::value::Error> for &'de Light<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
 fn loc(at: Pos) -> Loc {
     Loc {
         file: FileId(0),
@@ -192,8 +388,9 @@ fn node(value: load::Value, at: Pos) -> Node {
     }
 }
 
-impl Build for Node {
+impl<'a> Build<'a> for Node {
     type Map = Vec<(String, Loc, Node)>;
+    type Key = String;
     const SPEC: bool = true;
     fn plain(s: &str, at: Pos) -> Result<Self, &'static str> {
         spec_plain(s).map(|v| node(v, at))
@@ -204,8 +401,8 @@ impl Build for Node {
             _ => Err("plain key that is not a string"),
         }
     }
-    fn string(s: String, at: Pos) -> Self {
-        node(load::Value::Str(s), at)
+    fn string(s: Cow<'a, str>, at: Pos) -> Self {
+        node(load::Value::Str(s.into_owned()), at)
     }
     fn empty() -> Result<Self, &'static str> {
         Err("empty value")
@@ -256,7 +453,7 @@ struct Parser<'a, B> {
     built: PhantomData<B>,
 }
 
-impl<'a, B: Build> Parser<'a, B> {
+impl<'a, B: Build<'a>> Parser<'a, B> {
     fn new(src: &'a str) -> Res<Self> {
         let tabs = prescan(src)?;
         let mut p = Parser {
@@ -511,7 +708,7 @@ impl<'a, B: Build> Parser<'a, B> {
     }
 
     /// Literal block scalar; `header` starts with `|`, content lines follow `pos`.
-    fn literal(&mut self, header: &str, no: usize, parent: usize) -> Res<B> {
+    fn literal(&mut self, header: &'a str, no: usize, parent: usize) -> Res<B> {
         let h = &header[1..];
         let (chomp, h) = match h.as_bytes().first() {
             Some(b'-') => (b'-', &h[1..]),
@@ -576,7 +773,7 @@ impl<'a, B: Build> Parser<'a, B> {
         }
         (self.pos, self.next_no) = (pos, line_no);
         self.advance()?;
-        Ok(B::string(out, Pos::default()))
+        Ok(B::string(Cow::Owned(out), Pos::default()))
     }
 }
 
@@ -672,7 +869,7 @@ fn key_colon(t: &str, no: usize) -> Res<Option<usize>> {
 }
 
 /// If `t` is a `key: ...` line, returns the key and the text after the `:`.
-fn split_key<B: Build>(t: &str, no: usize) -> Res<Option<(String, &str)>> {
+fn split_key<'a, B: Build<'a>>(t: &'a str, no: usize) -> Res<Option<(B::Key, &'a str)>> {
     let Some(i) = key_colon(t, no)? else {
         return Ok(None);
     };
@@ -680,7 +877,7 @@ fn split_key<B: Build>(t: &str, no: usize) -> Res<Option<(String, &str)>> {
         return Err((no, "implicit key longer than 1024 characters"));
     }
     if matches!(t.as_bytes()[0], b'"' | b'\'') {
-        return Ok(Some((quoted(t, no)?.0, &t[i + 1..])));
+        return Ok(Some((quoted(t, no)?.0.into(), &t[i + 1..])));
     }
     let key = t[..i].trim_end_matches(' ');
     if key == "<<" {
@@ -691,8 +888,9 @@ fn split_key<B: Build>(t: &str, no: usize) -> Res<Option<(String, &str)>> {
         .map_err(|r| (no, r))
 }
 
-/// Parses a one-line quoted scalar at the start of `t`; returns it and the rest.
-fn quoted(t: &str, no: usize) -> Res<(String, &str)> {
+/// Parses a one-line quoted scalar at the start of `t`; returns it (borrowed when it has no
+/// escapes) and the rest.
+fn quoted(t: &str, no: usize) -> Res<(Cow<'_, str>, &str)> {
     let b = t.as_bytes();
     let mut out = String::new();
     let (mut i, mut start) = (1, 1);
@@ -703,8 +901,11 @@ fn quoted(t: &str, no: usize) -> Res<(String, &str)> {
             };
             let q = i + j;
             if b.get(q + 1) != Some(&b'\'') {
+                if start == 1 {
+                    return Ok((Cow::Borrowed(&t[1..q]), &t[q + 1..])); // no `''` in it
+                }
                 out.push_str(&t[start..q]);
-                return Ok((out, &t[q + 1..]));
+                return Ok((Cow::Owned(out), &t[q + 1..]));
             }
             out.push_str(&t[start..=q]);
             (i, start) = (q + 2, q + 2);
@@ -715,9 +916,12 @@ fn quoted(t: &str, no: usize) -> Res<(String, &str)> {
             return Err((no, "multi-line double-quoted scalar"));
         };
         let k = i + j;
+        if b[k] == b'"' && start == 1 {
+            return Ok((Cow::Borrowed(&t[1..k]), &t[k + 1..])); // no escapes
+        }
         out.push_str(&t[start..k]);
         if b[k] == b'"' {
-            return Ok((out, &t[k + 1..]));
+            return Ok((Cow::Owned(out), &t[k + 1..]));
         }
         i = k + 2;
         out.push(match b.get(k + 1) {
@@ -759,7 +963,7 @@ struct Flow<'a, B> {
     built: PhantomData<B>,
 }
 
-impl<'a, B: Build> Flow<'a, B> {
+impl<'a, B: Build<'a>> Flow<'a, B> {
     fn peek(&self) -> Option<u8> {
         self.s.as_bytes().get(self.i).copied()
     }
@@ -837,7 +1041,7 @@ impl<'a, B: Build> Flow<'a, B> {
     }
 
     /// A flow mapping key and its `:` (quoted keys may be followed directly by a value).
-    fn key(&mut self) -> Res<String> {
+    fn key(&mut self) -> Res<B::Key> {
         if matches!(self.peek(), Some(b'"' | b'\'')) {
             let k = self.quoted()?;
             self.ws();
@@ -845,7 +1049,7 @@ impl<'a, B: Build> Flow<'a, B> {
                 return self.err("flow mapping entry without `:`");
             }
             self.i += 1;
-            return Ok(k);
+            return Ok(k.into());
         }
         let t = self.token()?;
         if !self.s[self.i..].starts_with(": ") {
@@ -855,7 +1059,7 @@ impl<'a, B: Build> Flow<'a, B> {
         B::plain_key(t).map_err(|r| (self.no, r))
     }
 
-    fn quoted(&mut self) -> Res<String> {
+    fn quoted(&mut self) -> Res<Cow<'a, str>> {
         let (s, rest) = quoted(&self.s[self.i..], self.no)?;
         self.i = self.s.len() - rest.len();
         Ok(s)

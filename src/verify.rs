@@ -59,19 +59,31 @@ impl ObjectId {
 
 /// Splits a YAML stream at `---` lines; returns each document's text and first line.
 /// Documents with only comments or blank lines are skipped, as Argo CD and kubectl do.
+/// Only lines starting with `---` are looked at (a substring search finds them), and line
+/// numbers are counted only up to each separator: a stream is megabytes at 1,000 services.
 pub fn split_documents(text: &str) -> Vec<(usize, &str)> {
     let mut docs = Vec::new();
-    let mut start = 0;
-    let mut start_line = 1;
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let bare = line.trim_end();
-        if bare == "---" || bare.starts_with("--- ") {
-            docs.push((start_line, &text[start..offset]));
-            start = offset + line.len();
-            start_line = i + 2;
+    let (mut start, mut start_line) = (0, 1);
+    // `line` is the 1-based number of the line that starts at byte `counted`.
+    let (mut counted, mut line) = (0, 1);
+    let first = text.starts_with("---").then_some(0);
+    for at in first
+        .into_iter()
+        .chain(text.match_indices("\n---").map(|(i, _)| i + 1))
+    {
+        let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+        let bare = text[at..end].trim_end();
+        if bare != "---" && !bare.starts_with("--- ") {
+            continue;
         }
-        offset += line.len();
+        line += text.as_bytes()[counted..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        counted = at;
+        docs.push((start_line, &text[start..at]));
+        start = (end + 1).min(text.len());
+        start_line = line + 1;
     }
     docs.push((start_line, &text[start..]));
     docs.retain(|(_, d)| {
@@ -136,6 +148,9 @@ fn run(
     let bytes = jobs.iter().map(|(_, _, text)| text.len()).sum();
     let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
     let checked = par::map(&jobs, threads, |&(i, line, text)| {
+        if let Some((id, value)) = check_light(text, namespace, keep) {
+            return (Some((id, Document { line, value })), Vec::new());
+        }
         let (mut doc, errors) = check_document(&files[i], line, text, namespace);
         if !keep && let Some((_, d)) = &mut doc {
             d.value = serde_json::Value::Null;
@@ -167,6 +182,58 @@ fn run(
     } else {
         Err(errors)
     }
+}
+
+/// The fast path: the document parsed into a borrowed [`fastyaml::Light`] value and
+/// deserialized from it, for the built-in kinds. `None` when anything is not clean (or the
+/// text is outside the parser's subset, or the kind is checked otherwise): then
+/// [`check_document`] checks it again and reports what is wrong, with lines.
+fn check_light(text: &str, namespace: &str, keep: bool) -> Option<(ObjectId, serde_json::Value)> {
+    use k8s_openapi::api::{apps, autoscaling, core, networking, policy};
+    let doc = fastyaml::parse_light(text)?;
+    let field =
+        |map: &fastyaml::Light, key| map.get(key).and_then(|v| v.as_str()).map(String::from);
+    let metadata = doc.get("metadata")?;
+    let id = ObjectId {
+        api_version: field(&doc, "apiVersion")?,
+        kind: field(&doc, "kind")?,
+        namespace: match metadata.get("namespace") {
+            Some(ns) => ns.as_str()?.to_string(),
+            None => String::new(),
+        },
+        name: field(metadata, "name")?,
+    };
+    if !identity_problems(&id, namespace).is_empty() {
+        return None;
+    }
+    let clean = match (id.api_version.as_str(), id.kind.as_str()) {
+        ("v1", "Namespace") => clean::<core::v1::Namespace>(&doc),
+        ("v1", "ServiceAccount") => clean::<core::v1::ServiceAccount>(&doc),
+        ("v1", "ConfigMap") => clean::<core::v1::ConfigMap>(&doc),
+        ("v1", "Service") => clean::<core::v1::Service>(&doc),
+        ("apps/v1", "Deployment") => clean::<apps::v1::Deployment>(&doc),
+        ("apps/v1", "StatefulSet") => clean::<apps::v1::StatefulSet>(&doc),
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
+            clean::<autoscaling::v2::HorizontalPodAutoscaler>(&doc)
+        }
+        ("policy/v1", "PodDisruptionBudget") => clean::<policy::v1::PodDisruptionBudget>(&doc),
+        ("networking.k8s.io/v1", "NetworkPolicy") => clean::<networking::v1::NetworkPolicy>(&doc),
+        _ => false,
+    };
+    let value = if keep {
+        doc.to_json()
+    } else {
+        serde_json::Value::Null
+    };
+    clean.then_some((id, value))
+}
+
+/// Whether `T` deserializes from `doc` without an error or a field it does not know.
+fn clean<'de, T: serde::Deserialize<'de>>(doc: &'de fastyaml::Light<'de>) -> bool {
+    let mut unknown = false;
+    let mut record = |_: serde_ignored::Path<'_>| unknown = true;
+    let typed = T::deserialize(serde_ignored::Deserializer::new(doc, &mut record));
+    typed.is_ok() && !unknown
 }
 
 /// Parses and checks one document. On the fast path no locations are kept; when there is a
@@ -239,8 +306,8 @@ pub fn problem(message: impl Into<String>, path: Option<String>) -> Problem {
 
 const CLUSTER_SCOPED: &[&str] = &["Namespace", "NodePool", "EC2NodeClass"];
 
-fn check_object(id: &ObjectId, value: &serde_json::Value, namespace: &str) -> Vec<Problem> {
-    use k8s_openapi::api::{apps, autoscaling, core, networking, policy};
+/// Problems with an object's name and namespace.
+fn identity_problems(id: &ObjectId, namespace: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     if !(is_dns_label(&id.name) || id.kind == "ConfigMap" || id.kind == "Secret") {
         problems.push(problem(
@@ -263,6 +330,12 @@ fn check_object(id: &ObjectId, value: &serde_json::Value, namespace: &str) -> Ve
             Some("metadata.namespace".into()),
         ));
     }
+    problems
+}
+
+fn check_object(id: &ObjectId, value: &serde_json::Value, namespace: &str) -> Vec<Problem> {
+    use k8s_openapi::api::{apps, autoscaling, core, networking, policy};
+    let mut problems = identity_problems(id, namespace);
     let typed = match (id.api_version.as_str(), id.kind.as_str()) {
         ("v1", "Namespace") => typed::<core::v1::Namespace>(value),
         ("v1", "ServiceAccount") => typed::<core::v1::ServiceAccount>(value),
@@ -354,6 +427,104 @@ mod tests {
         assert!(count > 100, "only {count} documents under out/");
     }
 
+    /// The committed documents of the built-in kinds all take the borrowed fast path and read
+    /// there as the owned parser reads them.
+    #[test]
+    fn committed_documents_take_the_light_path() {
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("out");
+        let mut light = 0;
+        for (path, content) in crate::emit::read_tree(&out).unwrap() {
+            if path.extension().is_none_or(|e| e != "yaml") || path.ends_with("kustomization.yaml")
+            {
+                continue;
+            }
+            let text = String::from_utf8(content).unwrap();
+            let namespace = ObjectId::of(&parse_document(split_documents(&text)[0].1).unwrap())
+                .map(|id| id.namespace)
+                .unwrap_or_default();
+            for (line, doc) in split_documents(&text) {
+                let value = parse_document(doc).unwrap();
+                let id = ObjectId::of(&value).unwrap();
+                let namespace = if id.namespace.is_empty() {
+                    &namespace
+                } else {
+                    &id.namespace
+                };
+                let checked = check_light(doc, namespace, true);
+                let other = matches!(
+                    id.kind.as_str(),
+                    "PrometheusRule" | "NodePool" | "EC2NodeClass"
+                );
+                match checked {
+                    Some((got, json)) => {
+                        assert_eq!((got, json), (id, value), "{}:{line}", path.display());
+                        light += 1;
+                    }
+                    None => assert!(
+                        other,
+                        "{}:{line}: {id} not on the light path",
+                        path.display()
+                    ),
+                }
+            }
+        }
+        assert!(light > 100, "only {light} documents took the light path");
+    }
+
+    /// The fast path never passes what the full check rejects: one-line mutations of one
+    /// committed document of each kind (renamed keys, values of every other type).
+    #[test]
+    fn light_path_passes_only_what_the_full_check_passes() {
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("out/prod");
+        let mut seen = std::collections::BTreeSet::new();
+        let (mut mutations, mut rejected) = (0, 0);
+        for (path, content) in crate::emit::read_tree(&out).unwrap() {
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = String::from_utf8(content).unwrap();
+            for (_, doc) in split_documents(&text) {
+                let Some(id) = parse_document(doc).ok().and_then(|v| ObjectId::of(&v)) else {
+                    continue;
+                };
+                if !seen.insert(id.kind.clone()) {
+                    continue;
+                }
+                let lines: Vec<&str> = doc.lines().collect();
+                for (i, l) in lines.iter().enumerate() {
+                    let Some(colon) = l.find(": ") else { continue };
+                    let (key, _) = l.split_at(colon);
+                    let mut variants = vec![format!("{key}x: 1")];
+                    for v in [
+                        "\"x\"", "1", "1.5", "-1", "[]", "{}", "null", "true", "[1]", "{a: 1}",
+                    ] {
+                        variants.push(format!("{key}: {v}"));
+                    }
+                    for variant in variants {
+                        let mut m = lines.clone();
+                        m[i] = &variant;
+                        let text = m.join("\n") + "\n";
+                        mutations += 1;
+                        if check_light(&text, &id.namespace, false).is_none() {
+                            rejected += 1;
+                            continue;
+                        }
+                        let value = parse_document(&text).unwrap();
+                        let full = ObjectId::of(&value)
+                            .map(|id2| check_object(&id2, &value, &id.namespace))
+                            .map(|p| p.into_iter().map(|p| p.message).collect::<Vec<_>>());
+                        assert_eq!(full, Some(vec![]), "light path passed:\n{text}");
+                    }
+                }
+            }
+        }
+        assert!(seen.len() >= 9, "{seen:?}");
+        assert!(
+            mutations > 1000 && rejected > 500,
+            "{mutations} mutations, {rejected} rejected"
+        );
+    }
+
     #[test]
     fn fast_path_problems_still_name_their_line() {
         // In the fast parser's subset (flow maps, quoted scalars), so only the re-parse locates.
@@ -407,6 +578,27 @@ mod tests {
             .map(|i| serde_json::json!(format!("c{i}")))
             .collect();
         assert_eq!(names, want);
+    }
+
+    proptest::proptest! {
+        /// The same split as walking every line.
+        #[test]
+        fn split_documents_matches_a_line_walk(text in "(---|--- a|-- |\n|\r\n| |a|#|-){0,24}") {
+            let mut want = Vec::new();
+            let (mut start, mut start_line, mut offset) = (0, 1, 0);
+            for (i, line) in text.split_inclusive('\n').enumerate() {
+                let bare = line.trim_end();
+                if bare == "---" || bare.starts_with("--- ") {
+                    want.push((start_line, &text[start..offset]));
+                    start = offset + line.len();
+                    start_line = i + 2;
+                }
+                offset += line.len();
+            }
+            want.push((start_line, &text[start..]));
+            want.retain(|(_, d)| d.lines().any(|l| !l.trim().is_empty() && !l.trim().starts_with('#')));
+            proptest::prop_assert_eq!(split_documents(&text), want);
+        }
     }
 
     #[test]
