@@ -47,13 +47,15 @@ fi
 
 if [[ -z ${TACOSGEN_BIN:-} ]]; then
     # Statically linked on Linux/glibc: no dynamic loader, no shared libraries to map and
-    # relocate (BENCHMARKS.md, step 9). An explicit --target keeps RUSTFLAGS off
+    # relocate (BENCHMARKS.md, step 9), and not position-independent, so the ~10,000
+    # relocations a static PIE applies to itself at start-up are not there either (step 14).
+    # An explicit --target keeps RUSTFLAGS off
     # build scripts and proc macros, which cannot be static.
     # (Only for this command: the spec generator below is built for the host, proc macros and
     # all.)
     host=$(rustc -vV | sed -n 's/^host: //p')
     flags=${RUSTFLAGS:-}
-    [[ $host == *-linux-gnu ]] && flags+=" -C target-feature=+crt-static"
+    [[ $host == *-linux-gnu ]] && flags+=" -C target-feature=+crt-static -C relocation-model=static"
     log "cargo build --release --target $host (RUSTFLAGS=$flags)"
     RUSTFLAGS=$flags cargo build --release --quiet --bin tacosgen --target "$host"
     TACOSGEN_BIN=$repo/target/$host/release/tacosgen
