@@ -148,10 +148,13 @@ fn run(
     let bytes = jobs.iter().map(|(_, _, text)| text.len()).sum();
     let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
     let checked = par::map(&jobs, threads, |&(i, line, text)| {
-        if let Some((id, value)) = check_light(text, namespace, keep) {
+        let light = fastyaml::parse_light(text);
+        if let Some((id, value)) = light.as_ref().and_then(|d| check_light(d, namespace, keep)) {
             return (Some((id, Document { line, value })), Vec::new());
         }
-        let (mut doc, errors) = check_document(&files[i], line, text, namespace);
+        // Parsed already (it reads as `parse_document` would read it): not parsed twice.
+        let parsed = light.map(|d| Ok(d.to_json()));
+        let (mut doc, errors) = check_document(&files[i], line, text, parsed, namespace);
         if !keep && let Some((_, d)) = &mut doc {
             d.value = serde_json::Value::Null;
         }
@@ -184,19 +187,21 @@ fn run(
     }
 }
 
-/// The fast path: the document parsed into a borrowed [`fastyaml::Light`] value and
-/// deserialized from it, for the built-in kinds. `None` when anything is not clean (or the
-/// text is outside the parser's subset, or the kind is checked otherwise): then
-/// [`check_document`] checks it again and reports what is wrong, with lines.
-fn check_light(text: &str, namespace: &str, keep: bool) -> Option<(ObjectId, serde_json::Value)> {
+/// The fast path: a document parsed into a borrowed [`fastyaml::Light`] value, deserialized
+/// from it, for the built-in kinds. `None` when anything is not clean (or the kind is checked
+/// otherwise): then [`check_document`] checks it again and reports what is wrong, with lines.
+fn check_light(
+    doc: &fastyaml::Light,
+    namespace: &str,
+    keep: bool,
+) -> Option<(ObjectId, serde_json::Value)> {
     use k8s_openapi::api::{apps, autoscaling, core, networking, policy};
-    let doc = fastyaml::parse_light(text)?;
     let field =
         |map: &fastyaml::Light, key| map.get(key).and_then(|v| v.as_str()).map(String::from);
     let metadata = doc.get("metadata")?;
     let id = ObjectId {
-        api_version: field(&doc, "apiVersion")?,
-        kind: field(&doc, "kind")?,
+        api_version: field(doc, "apiVersion")?,
+        kind: field(doc, "kind")?,
         namespace: match metadata.get("namespace") {
             Some(ns) => ns.as_str()?.to_string(),
             None => String::new(),
@@ -207,25 +212,28 @@ fn check_light(text: &str, namespace: &str, keep: bool) -> Option<(ObjectId, ser
         return None;
     }
     let clean = match (id.api_version.as_str(), id.kind.as_str()) {
-        ("v1", "Namespace") => clean::<core::v1::Namespace>(&doc),
-        ("v1", "ServiceAccount") => clean::<core::v1::ServiceAccount>(&doc),
-        ("v1", "ConfigMap") => clean::<core::v1::ConfigMap>(&doc),
-        ("v1", "Service") => clean::<core::v1::Service>(&doc),
-        ("apps/v1", "Deployment") => clean::<apps::v1::Deployment>(&doc),
-        ("apps/v1", "StatefulSet") => clean::<apps::v1::StatefulSet>(&doc),
+        ("v1", "Namespace") => clean::<core::v1::Namespace>(doc),
+        ("v1", "ServiceAccount") => clean::<core::v1::ServiceAccount>(doc),
+        ("v1", "ConfigMap") => clean::<core::v1::ConfigMap>(doc),
+        ("v1", "Service") => clean::<core::v1::Service>(doc),
+        ("apps/v1", "Deployment") => clean::<apps::v1::Deployment>(doc),
+        ("apps/v1", "StatefulSet") => clean::<apps::v1::StatefulSet>(doc),
         ("autoscaling/v2", "HorizontalPodAutoscaler") => {
-            clean::<autoscaling::v2::HorizontalPodAutoscaler>(&doc)
+            clean::<autoscaling::v2::HorizontalPodAutoscaler>(doc)
         }
-        ("policy/v1", "PodDisruptionBudget") => clean::<policy::v1::PodDisruptionBudget>(&doc),
-        ("networking.k8s.io/v1", "NetworkPolicy") => clean::<networking::v1::NetworkPolicy>(&doc),
+        ("policy/v1", "PodDisruptionBudget") => clean::<policy::v1::PodDisruptionBudget>(doc),
+        ("networking.k8s.io/v1", "NetworkPolicy") => clean::<networking::v1::NetworkPolicy>(doc),
         _ => false,
     };
+    if !clean {
+        return None;
+    }
     let value = if keep {
         doc.to_json()
     } else {
         serde_json::Value::Null
     };
-    clean.then_some((id, value))
+    Some((id, value))
 }
 
 /// Whether `T` deserializes from `doc` without an error or a field it does not know.
@@ -236,16 +244,18 @@ fn clean<'de, T: serde::Deserialize<'de>>(doc: &'de fastyaml::Light<'de>) -> boo
     typed.is_ok() && !unknown
 }
 
-/// Parses and checks one document. On the fast path no locations are kept; when there is a
-/// problem, the document is parsed again with locations to name its lines.
+/// Parses (unless `parsed` is given) and checks one document. On the fast path no locations
+/// are kept; when there is a problem, the document is parsed again with locations to name
+/// its lines.
 fn check_document(
     file: &OutputFile,
     line: usize,
     text: &str,
+    parsed: Option<Result<serde_json::Value, Error>>,
     namespace: &str,
 ) -> (Option<(ObjectId, Document)>, Vec<Error>) {
     let at = |rel: u32| line + rel.max(1) as usize - 1;
-    let value = match parse_document(text) {
+    let value = match parsed.unwrap_or_else(|| parse_document(text)) {
         Ok(v) => v,
         Err(e) => {
             let l = e.loc.map_or(line, |l| at(l.line));
@@ -450,7 +460,8 @@ mod tests {
                 } else {
                     &id.namespace
                 };
-                let checked = check_light(doc, namespace, true);
+                let checked =
+                    fastyaml::parse_light(doc).and_then(|d| check_light(&d, namespace, true));
                 let other = matches!(
                     id.kind.as_str(),
                     "PrometheusRule" | "NodePool" | "EC2NodeClass"
@@ -505,7 +516,10 @@ mod tests {
                         m[i] = &variant;
                         let text = m.join("\n") + "\n";
                         mutations += 1;
-                        if check_light(&text, &id.namespace, false).is_none() {
+                        if fastyaml::parse_light(&text)
+                            .and_then(|d| check_light(&d, &id.namespace, false))
+                            .is_none()
+                        {
                             rejected += 1;
                             continue;
                         }
