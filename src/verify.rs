@@ -238,10 +238,7 @@ fn check_light(
 
 /// Whether `T` deserializes from `doc` without an error or a field it does not know.
 fn clean<'de, T: serde::Deserialize<'de>>(doc: &'de fastyaml::Light<'de>) -> bool {
-    let mut unknown = false;
-    let mut record = |_: serde_ignored::Path<'_>| unknown = true;
-    let typed = T::deserialize(serde_ignored::Deserializer::new(doc, &mut record));
-    typed.is_ok() && !unknown
+    fastyaml::deserialize_strict::<T>(doc).is_some()
 }
 
 /// Parses (unless `parsed` is given) and checks one document. On the fast path no locations
