@@ -185,9 +185,11 @@ pub struct Traffic {
     /// target. Services with the same `from` split its traffic by `weight`.
     #[serde(default)]
     pub from: Option<String>,
-    /// Relative share among the services with the same `from` (default 1: an even split).
+    /// Relative share among the services with the same `from` (default 1: an even split), at
+    /// most 1,000,000: shares stay finite when summed (weights near the largest float once
+    /// summed to infinity and silently gave every sibling 0 RPS).
     #[serde(default)]
-    #[schemars(range(min = 0.000001))]
+    #[schemars(range(min = 0.000001, max = 1000000))]
     pub weight: Option<f64>,
 }
 
