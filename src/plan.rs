@@ -283,7 +283,7 @@ fn service_rps<'a>(
             }
             // Traffic splits, it never multiplies (weight / total ≤ 1). Multiplying first
             // keeps ordinary splits exact (30,000 × 1 / 3 = 10,000, which replica counts
-            // round up from); dividing first when that overflows, for weights near 1e308.
+            // round up from); dividing first when that overflows (a target near 1e308).
             let w = svc.traffic.weight.unwrap_or(1.0);
             let mut r = parent_rps * w / total;
             if !r.is_finite() {
