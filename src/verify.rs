@@ -195,7 +195,6 @@ fn check_light(
     namespace: &str,
     keep: bool,
 ) -> Option<(ObjectId, serde_json::Value)> {
-    use k8s_openapi::api::{apps, autoscaling, core, networking, policy};
     let field =
         |map: &fastyaml::Light, key| map.get(key).and_then(|v| v.as_str()).map(String::from);
     let metadata = doc.get("metadata")?;
@@ -211,20 +210,7 @@ fn check_light(
     if !identity_problems(&id, namespace).is_empty() {
         return None;
     }
-    let clean = match (id.api_version.as_str(), id.kind.as_str()) {
-        ("v1", "Namespace") => clean::<core::v1::Namespace>(doc),
-        ("v1", "ServiceAccount") => clean::<core::v1::ServiceAccount>(doc),
-        ("v1", "ConfigMap") => clean::<core::v1::ConfigMap>(doc),
-        ("v1", "Service") => clean::<core::v1::Service>(doc),
-        ("apps/v1", "Deployment") => clean::<apps::v1::Deployment>(doc),
-        ("apps/v1", "StatefulSet") => clean::<apps::v1::StatefulSet>(doc),
-        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
-            clean::<autoscaling::v2::HorizontalPodAutoscaler>(doc)
-        }
-        ("policy/v1", "PodDisruptionBudget") => clean::<policy::v1::PodDisruptionBudget>(doc),
-        ("networking.k8s.io/v1", "NetworkPolicy") => clean::<networking::v1::NetworkPolicy>(doc),
-        _ => false,
-    };
+    let clean = built_in(&id, Strict(doc)).unwrap_or(false);
     if !clean {
         return None;
     }
@@ -236,9 +222,51 @@ fn check_light(
     Some((id, value))
 }
 
-/// Whether `T` deserializes from `doc` without an error or a field it does not know.
-fn clean<'de, T: serde::Deserialize<'de>>(doc: &'de fastyaml::Light<'de>) -> bool {
-    fastyaml::deserialize_strict::<T>(doc).is_some()
+/// A check of a document against one built-in Kubernetes type (see [`built_in`]).
+trait TypedCheck {
+    type Outcome;
+    fn check<T: DeserializeOwned>(self) -> Self::Outcome;
+}
+
+/// The fast path's check: whether `T` deserializes from the document without an error or
+/// a field it does not know.
+struct Strict<'a, 'de>(&'a fastyaml::Light<'de>);
+
+impl TypedCheck for Strict<'_, '_> {
+    type Outcome = bool;
+    fn check<T: DeserializeOwned>(self) -> bool {
+        fastyaml::deserialize_strict::<T>(self.0).is_some()
+    }
+}
+
+/// The full check: every problem, with its field path (see [`typed`]).
+struct Full<'a>(&'a serde_json::Value);
+
+impl TypedCheck for Full<'_> {
+    type Outcome = Vec<Problem>;
+    fn check<T: DeserializeOwned>(self) -> Vec<Problem> {
+        typed::<T>(self.0)
+    }
+}
+
+/// Runs `check` with the k8s-openapi type of a built-in kind; `None` for other kinds. The
+/// one list of the kinds both paths know.
+fn built_in<C: TypedCheck>(id: &ObjectId, check: C) -> Option<C::Outcome> {
+    use k8s_openapi::api::{apps, autoscaling, core, networking, policy};
+    Some(match (id.api_version.as_str(), id.kind.as_str()) {
+        ("v1", "Namespace") => check.check::<core::v1::Namespace>(),
+        ("v1", "ServiceAccount") => check.check::<core::v1::ServiceAccount>(),
+        ("v1", "ConfigMap") => check.check::<core::v1::ConfigMap>(),
+        ("v1", "Service") => check.check::<core::v1::Service>(),
+        ("apps/v1", "Deployment") => check.check::<apps::v1::Deployment>(),
+        ("apps/v1", "StatefulSet") => check.check::<apps::v1::StatefulSet>(),
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
+            check.check::<autoscaling::v2::HorizontalPodAutoscaler>()
+        }
+        ("policy/v1", "PodDisruptionBudget") => check.check::<policy::v1::PodDisruptionBudget>(),
+        ("networking.k8s.io/v1", "NetworkPolicy") => check.check::<networking::v1::NetworkPolicy>(),
+        _ => return None,
+    })
 }
 
 /// Parses (unless `parsed` is given) and checks one document. On the fast path no locations
@@ -341,31 +369,21 @@ fn identity_problems(id: &ObjectId, namespace: &str) -> Vec<Problem> {
 }
 
 fn check_object(id: &ObjectId, value: &serde_json::Value, namespace: &str) -> Vec<Problem> {
-    use k8s_openapi::api::{apps, autoscaling, core, networking, policy};
     let mut problems = identity_problems(id, namespace);
     let typed = match (id.api_version.as_str(), id.kind.as_str()) {
-        ("v1", "Namespace") => typed::<core::v1::Namespace>(value),
-        ("v1", "ServiceAccount") => typed::<core::v1::ServiceAccount>(value),
-        ("v1", "ConfigMap") => typed::<core::v1::ConfigMap>(value),
-        ("v1", "Service") => typed::<core::v1::Service>(value),
-        ("apps/v1", "Deployment") => typed::<apps::v1::Deployment>(value),
-        ("apps/v1", "StatefulSet") => typed::<apps::v1::StatefulSet>(value),
-        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
-            typed::<autoscaling::v2::HorizontalPodAutoscaler>(value)
-        }
-        ("policy/v1", "PodDisruptionBudget") => typed::<policy::v1::PodDisruptionBudget>(value),
-        ("networking.k8s.io/v1", "NetworkPolicy") => typed::<networking::v1::NetworkPolicy>(value),
         ("monitoring.coreos.com/v1", "PrometheusRule") => crate::promrule::check(value),
         ("karpenter.sh/v1", "NodePool") | ("karpenter.k8s.aws/v1", "EC2NodeClass") => {
             crate::crds::check(id, value)
         }
-        _ => vec![problem(
-            format!(
-                "tacosgen has no schema for {}/{}; it only emits kinds it can verify",
-                id.api_version, id.kind
-            ),
-            Some("kind".into()),
-        )],
+        _ => built_in(id, Full(value)).unwrap_or_else(|| {
+            vec![problem(
+                format!(
+                    "tacosgen has no schema for {}/{}; it only emits kinds it can verify",
+                    id.api_version, id.kind
+                ),
+                Some("kind".into()),
+            )]
+        }),
     };
     problems.extend(typed);
     problems
