@@ -294,19 +294,12 @@ impl<'a> Build<'a> for Light<'a> {
         Light::Seq(items)
     }
     fn insert(map: &mut LightMap<'a>, key: Self::Key, _: Pos, value: Self) -> bool {
-        // Small maps check here; large ones once, sorted, in `map`.
-        let fresh = map.len() >= 16 || map.iter().all(|(k, _)| *k != key);
+        let fresh = fresh_key(map.iter().map(|(k, _)| k.as_ref()), &key);
         map.push((key, value));
         fresh
     }
     fn map(map: LightMap<'a>, _: Pos) -> Result<Self, &'static str> {
-        if map.len() > 16 {
-            let mut keys: Vec<&str> = map.iter().map(|(k, _)| k.as_ref()).collect();
-            keys.sort_unstable();
-            if keys.windows(2).any(|w| w[0] == w[1]) {
-                return Err("duplicate mapping key");
-            }
-        }
+        no_duplicate_keys(map.iter().map(|(k, _)| k.as_ref()))?;
         Ok(Light::Map(map))
     }
     fn pos(&self) -> Pos {
@@ -398,6 +391,24 @@ impl<'de> serde::de::IntoDeserializer<'de, serde::de::value::Error> for &'de Lig
     }
 }
 
+/// Whether `key` is new in a mapping kept as a list: small mappings are searched here, large
+/// ones (a spec's `services`) once, sorted, by [`no_duplicate_keys`] when they are complete.
+fn fresh_key<'k>(mut keys: impl ExactSizeIterator<Item = &'k str>, key: &str) -> bool {
+    keys.len() >= 16 || keys.all(|k| k != key)
+}
+
+/// The check of a complete mapping that [`fresh_key`] leaves to the end.
+fn no_duplicate_keys<'k>(keys: impl ExactSizeIterator<Item = &'k str>) -> Result<(), &'static str> {
+    if keys.len() > 16 {
+        let mut keys: Vec<&str> = keys.collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            return Err("duplicate mapping key");
+        }
+    }
+    Ok(())
+}
+
 fn loc(at: Pos) -> Loc {
     Loc {
         file: FileId(0),
@@ -436,19 +447,12 @@ impl<'a> Build<'a> for Node {
         node(load::Value::Seq(items), at)
     }
     fn insert(map: &mut Self::Map, key: String, key_at: Pos, value: Self) -> bool {
-        // Small maps check here; large ones (a spec's `services`) once, sorted, in `map`.
-        let fresh = map.len() >= 16 || map.iter().all(|(k, _, _)| *k != key);
+        let fresh = fresh_key(map.iter().map(|(k, _, _)| k.as_str()), &key);
         map.push((key, loc(key_at), value));
         fresh
     }
     fn map(map: Self::Map, at: Pos) -> Result<Self, &'static str> {
-        if map.len() > 16 {
-            let mut keys: Vec<&str> = map.iter().map(|(k, _, _)| k.as_str()).collect();
-            keys.sort_unstable();
-            if keys.windows(2).any(|w| w[0] == w[1]) {
-                return Err("duplicate mapping key");
-            }
-        }
+        no_duplicate_keys(map.iter().map(|(k, _, _)| k.as_str()))?;
         Ok(node(load::Value::Map(map), at))
     }
     fn pos(&self) -> Pos {
@@ -1310,6 +1314,16 @@ fn is_yaml_float(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// `surely_string` only skips resolution where go-yaml's resolver gives the text.
+        #[test]
+        fn surely_string_agrees_with_resolution(s in "[a-zA-Z0-9._+~%=@/ -]{1,6}") {
+            if surely_string(&s) {
+                proptest::prop_assert_eq!(resolve_plain(&s), Ok(Value::String(s.clone())));
+            }
+        }
+    }
 
     #[test]
     fn strict_deserialization_notes_skipped_fields() {
