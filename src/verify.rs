@@ -47,7 +47,22 @@ impl std::fmt::Display for ObjectId {
 
 impl ObjectId {
     pub fn of(value: &serde_json::Value) -> Option<ObjectId> {
-        let s = |p: &str| value.pointer(p).and_then(|v| v.as_str()).map(String::from);
+        ObjectId::from_fields(|path| value.pointer(path).and_then(|v| v.as_str()))
+    }
+
+    /// The same identity read from verify's borrowed parse.
+    fn of_light(doc: &fastyaml::Light) -> Option<ObjectId> {
+        ObjectId::from_fields(|path| {
+            path.split('/')
+                .skip(1)
+                .try_fold(doc, |node, key| node.get(key))?
+                .as_str()
+        })
+    }
+
+    /// The identity from a lookup of string fields by JSON pointer.
+    fn from_fields<'v>(field: impl Fn(&str) -> Option<&'v str>) -> Option<ObjectId> {
+        let s = |p: &str| field(p).map(String::from);
         Some(ObjectId {
             api_version: s("/apiVersion")?,
             kind: s("/kind")?,
@@ -195,18 +210,7 @@ fn check_light(
     namespace: &str,
     keep: bool,
 ) -> Option<(ObjectId, serde_json::Value)> {
-    let field =
-        |map: &fastyaml::Light, key| map.get(key).and_then(|v| v.as_str()).map(String::from);
-    let metadata = doc.get("metadata")?;
-    let id = ObjectId {
-        api_version: field(doc, "apiVersion")?,
-        kind: field(doc, "kind")?,
-        namespace: match metadata.get("namespace") {
-            Some(ns) => ns.as_str()?.to_string(),
-            None => String::new(),
-        },
-        name: field(metadata, "name")?,
-    };
+    let id = ObjectId::of_light(doc)?;
     if !identity_problems(&id, namespace).is_empty() {
         return None;
     }
