@@ -515,7 +515,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         while self.pos < self.src.len() {
             let start = self.pos;
             let rest = &self.src[start..];
-            let len = rest.find('\n').unwrap_or(rest.len());
+            let len = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
             let raw = &rest[..len];
             let no = self.next_no;
             self.pos += (len + 1).min(rest.len());
@@ -753,7 +753,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         let (mut pos, mut line_no) = (self.pos, self.next_no);
         while pos < self.src.len() {
             let rest = &self.src[pos..];
-            let len = rest.find('\n').unwrap_or(rest.len());
+            let len = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
             // Kubernetes' stream reader (apimachinery LineReader) ends every line,
             // including a final unterminated one, with `\n`; so do we.
             let raw = &rest[..len];

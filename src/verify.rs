@@ -7,7 +7,7 @@
 //! dropped by the API server. Names and namespaces are checked too, and no two documents may
 //! describe the same object.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
 
@@ -74,27 +74,26 @@ impl ObjectId {
 
 /// Splits a YAML stream at `---` lines; returns each document's text and first line.
 /// Documents with only comments or blank lines are skipped, as Argo CD and kubectl do.
-/// Only lines starting with `---` are looked at (a substring search finds them), and line
-/// numbers are counted only up to each separator: a stream is megabytes at 1,000 services.
+/// Only lines starting with `---` are looked at (a vectorized substring search finds them),
+/// and line numbers are counted only up to each separator, also vectorized: a stream is
+/// megabytes at 1,000 services.
 pub fn split_documents(text: &str) -> Vec<(usize, &str)> {
     let mut docs = Vec::new();
     let (mut start, mut start_line) = (0, 1);
     // `line` is the 1-based number of the line that starts at byte `counted`.
     let (mut counted, mut line) = (0, 1);
+    let bytes = text.as_bytes();
     let first = text.starts_with("---").then_some(0);
     for at in first
         .into_iter()
-        .chain(text.match_indices("\n---").map(|(i, _)| i + 1))
+        .chain(memchr::memmem::find_iter(bytes, b"\n---").map(|i| i + 1))
     {
-        let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |n| at + n);
         let bare = text[at..end].trim_end();
         if bare != "---" && !bare.starts_with("--- ") {
             continue;
         }
-        line += text.as_bytes()[counted..at]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        line += memchr::memchr_iter(b'\n', &bytes[counted..at]).count();
         counted = at;
         docs.push((start_line, &text[start..at]));
         start = (end + 1).min(text.len());
@@ -176,12 +175,14 @@ fn run(
         (doc, errors)
     });
     let mut errors = Vec::new();
-    let mut seen: BTreeMap<ObjectId, usize> = BTreeMap::new();
+    // Hashed: in a sorted map, ids that share their apiVersion, kind and namespace took
+    // ~7,000 instructions each to insert at 1,000 services (callgrind), on one core.
+    let mut seen: HashMap<ObjectId, usize> = HashMap::with_capacity(jobs.len());
     let mut parsed: Vec<Vec<Document>> = vec![Vec::new(); files.len()];
     for (&(i, line, _), (doc, errs)) in jobs.iter().zip(checked) {
         errors.extend(errs);
         let Some((id, doc)) = doc else { continue };
-        if let Some(first) = seen.insert(id.clone(), i) {
+        if let Some(&first) = seen.get(&id) {
             errors.push(located(
                 &files[i],
                 line,
@@ -190,6 +191,8 @@ fn run(
                     files[first].path
                 ),
             ));
+        } else {
+            seen.insert(id, i);
         }
         if keep {
             parsed[i].push(doc);
