@@ -520,7 +520,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             let no = self.next_no;
             self.pos += (len + 1).min(rest.len());
             self.next_no += 1;
-            let body = raw.trim_start_matches(' ');
+            let body = skip_spaces(raw);
             if body.is_empty() || body.starts_with('#') {
                 continue;
             }
@@ -529,7 +529,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             }
             let indent = raw.len() - body.len();
             let marker = indent == 0 && (body.starts_with("---") || body.starts_with("..."));
-            let text = body.trim_end_matches(' ');
+            let text = drop_spaces(body);
             self.cur = Some(Line {
                 no,
                 start,
@@ -605,7 +605,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
                 return Err((line.no, "expected a `key: value` line"));
             };
             let key_at = self.at(&line, line.text);
-            let rest = rest.trim_start_matches(' ');
+            let rest = skip_spaces(rest);
             let value = if rest.is_empty() || rest.starts_with('#') {
                 self.advance()?;
                 self.nested(n, true, depth)?
@@ -633,7 +633,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             if !is_seq_entry(line.text) {
                 break; // a sibling key of the mapping that holds this sequence
             }
-            let rest = line.text[1..].trim_start_matches(' ');
+            let rest = skip_spaces(&line.text[1..]);
             if rest.is_empty() || rest.starts_with('#') {
                 self.advance()?;
                 items.push(self.nested(n, false, depth)?);
@@ -757,7 +757,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             // Kubernetes' stream reader (apimachinery LineReader) ends every line,
             // including a final unterminated one, with `\n`; so do we.
             let raw = &rest[..len];
-            let sp = raw.len() - raw.trim_start_matches(' ').len();
+            let sp = raw.len() - skip_spaces(raw).len();
             if sp == raw.len() && (indent == 0 || sp <= indent) {
                 max_blank = max_blank.max(sp); // an empty line
                 breaks += 1;
@@ -804,6 +804,19 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         self.advance()?;
         Ok(B::string(Cow::Owned(out), Pos::default()))
     }
+}
+
+/// `s` without its leading spaces. A byte loop: `trim_start_matches(' ')` decodes UTF-8 one
+/// character at a time, and this runs on every line of megabytes of rendered output.
+fn skip_spaces(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| b == b' ').count();
+    &s[n..]
+}
+
+/// `s` without its trailing spaces (see [`skip_spaces`]).
+fn drop_spaces(s: &str) -> &str {
+    let n = s.bytes().rev().take_while(|&b| b == b' ').count();
+    &s[..s.len() - n]
 }
 
 /// Rejects characters that YAML forbids or treats as line breaks (`\r`, NEL,
@@ -854,7 +867,7 @@ fn scan_plain(t: &str) -> (&str, bool) {
     for (i, &c) in b.iter().enumerate() {
         match c {
             b':' if i + 1 == b.len() || b[i + 1] == b' ' => colon = true,
-            b'#' if i > 0 && b[i - 1] == b' ' => return (t[..i].trim_end_matches(' '), colon),
+            b'#' if i > 0 && b[i - 1] == b' ' => return (drop_spaces(&t[..i]), colon),
             _ => {}
         }
     }
@@ -863,7 +876,7 @@ fn scan_plain(t: &str) -> (&str, bool) {
 
 /// Remainder after a value must be empty or a ` #` comment.
 fn end_of_line(rest: &str, no: usize) -> Res<()> {
-    let t = rest.trim_start_matches(' ');
+    let t = skip_spaces(rest);
     if t.is_empty() || (t.starts_with('#') && t.len() < rest.len()) {
         Ok(())
     } else {
@@ -877,7 +890,7 @@ fn key_colon(t: &str, no: usize) -> Res<Option<usize>> {
     let b = t.as_bytes();
     match b[0] {
         b'"' | b'\'' => {
-            let after = quoted(t, no)?.1.trim_start_matches(' ');
+            let after = skip_spaces(quoted(t, no)?.1);
             let ok = after.starts_with(':') && (after.len() == 1 || after.as_bytes()[1] == b' ');
             Ok(ok.then_some(t.len() - after.len()))
         }
@@ -908,7 +921,7 @@ fn split_key<'a, B: Build<'a>>(t: &'a str, no: usize) -> Res<Option<(B::Key, &'a
     if matches!(t.as_bytes()[0], b'"' | b'\'') {
         return Ok(Some((quoted(t, no)?.0.into(), &t[i + 1..])));
     }
-    let key = t[..i].trim_end_matches(' ');
+    let key = drop_spaces(&t[..i]);
     if key == "<<" {
         return Err((no, "merge key `<<`"));
     }
@@ -1322,6 +1335,13 @@ mod tests {
             if surely_string(&s) {
                 proptest::prop_assert_eq!(resolve_plain(&s), Ok(Value::String(s.clone())));
             }
+        }
+
+        /// The byte loops trim exactly what `trim_*_matches(' ')` trims, multi-byte text too.
+        #[test]
+        fn space_trimming_matches_std(s in "[ a\t\u{a0}é\u{3000}]{0,8}") {
+            proptest::prop_assert_eq!(skip_spaces(&s), s.trim_start_matches(' '));
+            proptest::prop_assert_eq!(drop_spaces(&s), s.trim_end_matches(' '));
         }
     }
 
