@@ -8,7 +8,9 @@
 #   scripts/bench.sh                        full run (~1-5 minutes, more with kustomize)
 #   scripts/bench.sh --quick                tacosgen only, seed and 1,000 services, 5 runs
 #   scripts/bench.sh --quick --max-ms 250   ... and fail if the 1,000-service build median
-#                                           exceeds 250 ms (the CI guard in .ci/run)
+#                                           exceeds 250 ms
+#   scripts/bench.sh --profile ci ...       time a build of another cargo profile (the CI
+#                                           guard in .ci/run: see `[profile.ci]`)
 #
 # The binary timed is the release build as shipped: on Linux with glibc it is linked
 # statically (see below). TACOSGEN_BIN=path skips the build and times that binary.
@@ -18,11 +20,13 @@ repo=$(pwd)
 
 quick=0
 max_ms=""
+profile=release
 while (($#)); do
     case $1 in
         --quick) quick=1 ;;
         --max-ms) max_ms=$2; shift ;;
-        *) echo "usage: scripts/bench.sh [--quick] [--max-ms N]" >&2; exit 2 ;;
+        --profile) profile=$2; shift ;;
+        *) echo "usage: scripts/bench.sh [--quick] [--max-ms N] [--profile NAME]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -56,9 +60,9 @@ if [[ -z ${TACOSGEN_BIN:-} ]]; then
     host=$(rustc -vV | sed -n 's/^host: //p')
     flags=${RUSTFLAGS:-}
     [[ $host == *-linux-gnu ]] && flags+=" -C target-feature=+crt-static -C relocation-model=static"
-    log "cargo build --release --target $host (RUSTFLAGS=$flags)"
-    RUSTFLAGS=$flags cargo build --release --quiet --bin tacosgen --target "$host"
-    TACOSGEN_BIN=$repo/target/$host/release/tacosgen
+    log "cargo build --profile $profile --target $host (RUSTFLAGS=$flags)"
+    RUSTFLAGS=$flags cargo build --profile "$profile" --quiet --bin tacosgen --target "$host"
+    TACOSGEN_BIN=$repo/target/$host/$profile/tacosgen
 fi
 bin=$TACOSGEN_BIN
 # The spec generator's speed does not matter: the dev profile avoids building the
@@ -184,12 +188,13 @@ done
 
 # The table: medians in ms; peers also as a multiple of tacosgen build.
 for k in "${!result[@]}"; do printf '%s\t%s\n' "$k" "${result[$k]}"; done >"$work/results.tsv"
-python3 - "${sizes[*]}" "${peers[*]:-}" "$runs" "$work/results.tsv" <<'PY'
+python3 - "${sizes[*]}" "${peers[*]:-}" "$runs" "$work/results.tsv" "$bin" <<'PY'
 import sys
 sizes = sys.argv[1].split()
 peers = sys.argv[2].split()
 runs = sys.argv[3]
 result = dict(line.rstrip("\n").split("\t") for line in open(sys.argv[4]))
+binary = sys.argv[5]
 def ms(v):
     if v in ("failed", "skipped"): return None, v
     t, n = v.split()
@@ -214,6 +219,7 @@ for n in sizes:
     print("| " + " | ".join(row) + " |")
 print()
 print(f"Medians of {runs} runs (hyperfine); ratios are the peer's time over tacosgen build.")
+print(f"Binary: {binary}")
 PY
 
 if [[ -n $max_ms ]]; then
