@@ -67,8 +67,13 @@ fn stages(c: &mut Criterion) {
         c.bench_function(&format!("render/{n}"), |b| {
             b.iter(|| templates.render(&plan).unwrap())
         });
+        // What diff and a check with differences do: every parsed document kept as JSON.
         c.bench_function(&format!("verify/{n}"), |b| {
             b.iter(|| verify::verify(&files, &plan.namespace).unwrap())
+        });
+        // What build and an up-to-date check do: every document checked, none kept.
+        c.bench_function(&format!("verify-check/{n}"), |b| {
+            b.iter(|| verify::check(&files, &plan.namespace).unwrap())
         });
         let out = tempfile::tempdir().unwrap();
         let dir = out.path().join("synth");
