@@ -129,17 +129,14 @@ impl Templates {
         let threads = crate::par::threads_for(plan.services.len(), PARALLEL_MIN_SERVICES);
         // Each file gets its header on the thread that rendered it.
         let contents = crate::par::map(&jobs, threads, |&(template, path, kubernetes)| {
-            if path == "CAPACITY.md" {
-                let text = self.capacity_text(plan_value.clone())?;
-                return Ok(Some(with_header(&header_for(path, &plan.header), text)));
-            }
             let ctx = if kubernetes {
                 context! { plan => plan_value.clone(), conf => conf_value.clone() }
             } else {
                 context! { plan => plan_value.clone() }
             };
             let text = self.render_one(template, ctx)?;
-            if !has_content(&text) {
+            // The capacity report is always written; other files only with content.
+            if path != "CAPACITY.md" && !has_content(&text) {
                 return Ok(None);
             }
             let header = if kubernetes {
@@ -176,12 +173,7 @@ impl Templates {
 
     /// The capacity report (`tacosgen plan`, out/<env>/CAPACITY.md), without the header.
     pub fn render_capacity(&self, plan: &Plan) -> Result<String> {
-        self.capacity_text(Value::from(minijinja::value::Serde(plan)))
-    }
-
-    /// The capacity report from the plan's template value, which `render` builds only once
-    /// (converting the plan is a noticeable share of rendering 1,000 services).
-    fn capacity_text(&self, plan: Value) -> Result<String> {
+        let plan = Value::from(minijinja::value::Serde(plan));
         let text = self.render_one("CAPACITY.md.j2", context! { plan })?;
         Ok(text.trim_start_matches('\n').to_string())
     }

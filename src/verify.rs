@@ -8,6 +8,7 @@
 //! describe the same object.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use serde::de::DeserializeOwned;
 
@@ -175,24 +176,26 @@ fn run(
         (doc, errors)
     });
     let mut errors = Vec::new();
-    // Hashed: in a sorted map, ids that share their apiVersion, kind and namespace took
-    // ~7,000 instructions each to insert at 1,000 services (callgrind), on one core.
+    // Hashed: in a sorted map, the comparisons of ids that share their apiVersion, kind and
+    // namespace were most of this loop, which runs on one core (BENCHMARKS.md, step 21).
     let mut seen: HashMap<ObjectId, usize> = HashMap::with_capacity(jobs.len());
     let mut parsed: Vec<Vec<Document>> = vec![Vec::new(); files.len()];
     for (&(i, line, _), (doc, errs)) in jobs.iter().zip(checked) {
         errors.extend(errs);
         let Some((id, doc)) = doc else { continue };
-        if let Some(&first) = seen.get(&id) {
-            errors.push(located(
+        match seen.entry(id) {
+            Entry::Occupied(first) => errors.push(located(
                 &files[i],
                 line,
                 format!(
-                    "{id} is also generated in {}; every object must be unique",
-                    files[first].path
+                    "{} is also generated in {}; every object must be unique",
+                    first.key(),
+                    files[*first.get()].path
                 ),
-            ));
-        } else {
-            seen.insert(id, i);
+            )),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
         }
         if keep {
             parsed[i].push(doc);
