@@ -12,8 +12,9 @@
 #   scripts/bench.sh --profile ci ...       time a build of another cargo profile (the CI
 #                                           guard in .ci/run: see `[profile.ci]`)
 #
-# The binary timed is the release build as shipped: on Linux with glibc it is linked
-# statically (see below). TACOSGEN_BIN=path skips the build and times that binary.
+# The binary timed is the release build as shipped (or the --profile given): on Linux with
+# glibc it is linked statically (see below). TACOSGEN_BIN=path skips the build and times
+# that binary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
@@ -62,7 +63,9 @@ if [[ -z ${TACOSGEN_BIN:-} ]]; then
     [[ $host == *-linux-gnu ]] && flags+=" -C target-feature=+crt-static -C relocation-model=static"
     log "cargo build --profile $profile --target $host (RUSTFLAGS=$flags)"
     RUSTFLAGS=$flags cargo build --profile "$profile" --quiet --bin tacosgen --target "$host"
-    TACOSGEN_BIN=$repo/target/$host/$profile/tacosgen
+    # cargo's output directory of a profile: dev and test build into debug, bench into release.
+    case $profile in dev | test) dir=debug ;; bench) dir=release ;; *) dir=$profile ;; esac
+    TACOSGEN_BIN=$repo/target/$host/$dir/tacosgen
 fi
 bin=$TACOSGEN_BIN
 # The spec generator's speed does not matter: the dev profile avoids building the
