@@ -1,12 +1,13 @@
-//! Embeds the default templates (`templates/*.j2`) into the binary, and the spec schema
-//! without its documentation, which the validator does not read (a sixth of the bytes to
-//! parse on every run).
+//! Embeds the default templates (`templates/*.j2`) into the binary as a table of sources
+//! (compiled on first use, see `render.rs`), and the spec schema without its documentation,
+//! which the validator does not read (a sixth of the bytes to parse on every run).
+use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
 
 fn main() {
-    minijinja_embed::embed_templates!("templates");
+    embed_templates();
     println!("cargo:rerun-if-changed=schemas/tacosgen.schema.json");
     let text = std::fs::read_to_string("schemas/tacosgen.schema.json").expect("committed schema");
     let mut schema: Value = serde_json::from_str(&text).expect("committed schema is JSON");
@@ -16,6 +17,39 @@ fn main() {
     schema["properties"]["serviceDefaults"] = serde_json::json!({});
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("schema.json");
     std::fs::write(out, schema.to_string()).expect("write OUT_DIR/schema.json");
+}
+
+/// Writes `OUT_DIR/templates.rs`: `(name, source)` of every `templates/*.j2`, sorted by name.
+fn embed_templates() {
+    println!("cargo:rerun-if-changed=templates");
+    let dir = Path::new("templates")
+        .canonicalize()
+        .expect("templates/ exists");
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read templates/")
+        .map(|e| e.expect("read templates/").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "j2"))
+        .collect();
+    entries.sort();
+    let mut code = String::from("&[\n");
+    for path in entries {
+        let name = path
+            .file_name()
+            .expect("a file")
+            .to_string_lossy()
+            .into_owned();
+        println!("cargo:rerun-if-changed={}", path.display());
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
+    }
+    code.push_str("]\n");
+    let out =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("templates.rs");
+    std::fs::write(out, code).expect("write OUT_DIR/templates.rs");
 }
 
 /// Removes annotation keywords from a schema and its subschemas (not from `properties` or

@@ -139,7 +139,8 @@ impl Compiler {
 
     /// Runs `f` while a second core, if there is one, does the start-up work of the later
     /// stages: compiling the schema validator (needed after loading) and, with `templates`,
-    /// parsing the templates (needed after planning).
+    /// reading and parsing the templates of `--templates DIR` (needed after planning; the
+    /// embedded defaults are parsed when first rendered).
     fn warming<T: Send>(
         &mut self,
         templates: bool,

@@ -49,6 +49,9 @@ const OTHER_FILES: &[(&str, &str)] = &[
 /// files take far longer to render than starting a thread (`TACOSGEN_TIMINGS=1` shows it).
 const PARALLEL_MIN_SERVICES: usize = 1;
 
+/// `(name, source)` of the default templates (`templates/*.j2`, embedded by build.rs).
+const DEFAULTS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+
 /// A template environment: the embedded defaults, optionally overridden from a directory.
 pub struct Templates {
     env: Environment<'static>,
@@ -73,7 +76,9 @@ impl Templates {
         env.add_filter("n", |x: f64| crate::capacity::num(x));
         env.add_filter("usd", |x: f64| crate::capacity::usd(x));
         env.add_filter("thousands", |x: f64| crate::plan::fmt_num(x));
-        minijinja_embed::load_templates!(&mut env);
+        // The defaults compile on first use, on the thread that renders them: a command
+        // compiles only what it renders, and a build compiles them on every core.
+        env.set_loader(|name| Ok(DEFAULTS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)));
         if let Some(dir) = dir {
             let entries =
                 std::fs::read_dir(dir).map_err(|e| Error::io("read templates from", dir, e))?;

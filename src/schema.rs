@@ -148,7 +148,7 @@ impl Schema {
             nodes: Vec::new(),
             refs: HashMap::new(),
         };
-        compiler.node(document, "#")?;
+        compiler.node(document, At::Root("#"))?;
         Ok(Schema {
             nodes: compiler.nodes,
         })
@@ -491,8 +491,27 @@ struct Compiler<'a> {
     refs: HashMap<String, usize>,
 }
 
+/// Where a subschema is, as a JSON pointer: formatted only for an error (formatting every
+/// path up front was most of compiling the spec's schema).
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root(&'a str),
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root(root) => f.write_str(root),
+            At::Key(parent, key) => write!(f, "{parent}/{key}"),
+            At::Index(parent, i) => write!(f, "{parent}/{i}"),
+        }
+    }
+}
+
 impl Compiler<'_> {
-    fn node(&mut self, schema: &Value, at: &str) -> Result<usize, String> {
+    fn node(&mut self, schema: &Value, at: At<'_>) -> Result<usize, String> {
         let index = self.nodes.len();
         self.nodes.push(Vec::new());
         let checks = match schema {
@@ -508,7 +527,7 @@ impl Compiler<'_> {
         Ok(index)
     }
 
-    fn checks(&mut self, map: &Map<String, Value>, at: &str) -> Result<Vec<Check>, String> {
+    fn checks(&mut self, map: &Map<String, Value>, at: At<'_>) -> Result<Vec<Check>, String> {
         let mut checks = Vec::new();
         let number = |v: &Value, key: &str| {
             v.as_f64()
@@ -519,7 +538,7 @@ impl Compiler<'_> {
                 .ok_or_else(|| format!("{at}/{key}: expected a whole number"))
         };
         for (key, v) in map {
-            let here = format!("{at}/{key}");
+            let here = At::Key(&at, key);
             let check = match key.as_str() {
                 k if ANNOTATIONS.contains(&k) => continue,
                 "type" => {
@@ -540,7 +559,7 @@ impl Compiler<'_> {
                         .ok_or_else(|| format!("{here}: expected an object"))?;
                     let mut compiled = Vec::new();
                     for (name, sub) in props {
-                        compiled.push((name.clone(), self.node(sub, &format!("{here}/{name}"))?));
+                        compiled.push((name.clone(), self.node(sub, At::Key(&here, name))?));
                     }
                     Check::Properties(compiled)
                 }
@@ -554,7 +573,7 @@ impl Compiler<'_> {
                     match v {
                         Value::Bool(true) => continue,
                         Value::Bool(false) => Check::Additional(None, known),
-                        sub => Check::Additional(Some(self.node(sub, &here)?), known),
+                        sub => Check::Additional(Some(self.node(sub, here)?), known),
                     }
                 }
                 "required" => Check::Required(
@@ -566,7 +585,7 @@ impl Compiler<'_> {
                     let target = v
                         .as_str()
                         .ok_or_else(|| format!("{here}: expected a string"))?;
-                    Check::Ref(self.reference(target, &here)?)
+                    Check::Ref(self.reference(target, here)?)
                 }
                 "allOf" | "anyOf" | "oneOf" => {
                     let subs = v
@@ -574,7 +593,7 @@ impl Compiler<'_> {
                         .ok_or_else(|| format!("{here}: expected a list"))?;
                     let mut compiled = Vec::new();
                     for (i, sub) in subs.iter().enumerate() {
-                        compiled.push(self.node(sub, &format!("{here}/{i}"))?);
+                        compiled.push(self.node(sub, At::Index(&here, i))?);
                     }
                     match key.as_str() {
                         "allOf" => Check::AllOf(compiled),
@@ -603,7 +622,7 @@ impl Compiler<'_> {
                 "maxLength" => Check::MaxLength(count(v, key)?),
                 "minItems" => Check::MinItems(count(v, key)?),
                 "maxItems" => Check::MaxItems(count(v, key)?),
-                "items" => Check::Items(self.node(v, &here)?),
+                "items" => Check::Items(self.node(v, here)?),
                 other => return Err(format!("{here}: keyword {other:?} is not supported")),
             };
             checks.push(check);
@@ -613,7 +632,7 @@ impl Compiler<'_> {
 
     /// A `#/$defs/Name` reference, compiled once however often it is used (and recursion-safe:
     /// the index is known before the definition is compiled).
-    fn reference(&mut self, target: &str, at: &str) -> Result<usize, String> {
+    fn reference(&mut self, target: &str, at: At<'_>) -> Result<usize, String> {
         if let Some(&index) = self.refs.get(target) {
             return Ok(index);
         }
@@ -623,7 +642,7 @@ impl Compiler<'_> {
             .ok_or_else(|| format!("{at}: cannot resolve {target:?}"))?;
         let index = self.nodes.len();
         self.refs.insert(target.to_string(), index);
-        let compiled = self.node(schema, target)?;
+        let compiled = self.node(schema, At::Root(target))?;
         debug_assert_eq!(compiled, index);
         Ok(index)
     }
