@@ -61,13 +61,17 @@ pub fn check(
     capacity_rps: f64,
     findings: &mut Vec<Finding>,
 ) -> Derived {
-    for svc in services {
-        max_replicas(svc, spec.capacity.headroom_percent, findings);
-        disruption_budget(svc, findings);
-        rate_limit(spec, svc, findings);
-        session_affinity(svc, findings);
-        probes(spec, svc, findings);
-    }
+    let threads = crate::par::threads_for(services.len(), crate::par::MIN_SERVICES);
+    let per_service = crate::par::map(services, threads, |svc| {
+        let mut found = Vec::new();
+        max_replicas(svc, spec.capacity.headroom_percent, &mut found);
+        disruption_budget(svc, &mut found);
+        rate_limit(spec, svc, &mut found);
+        session_affinity(svc, &mut found);
+        probes(spec, svc, &mut found);
+        found
+    });
+    findings.extend(per_service.into_iter().flatten());
     if spec.production {
         image_digests(spec, findings);
     }

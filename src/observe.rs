@@ -15,10 +15,6 @@ use crate::par;
 use crate::plan::{RedisPlan, ServicePlan, fmt_num};
 use crate::spec::{EvictionPolicy, Spec};
 
-/// From this many services on, the dashboard is built on a second core: a panel per service
-/// costs microseconds, a thread start tens of them.
-const PARALLEL_MIN_SERVICES: usize = 64;
-
 /// Rate window of the request-rate alerts: at least 4 scrapes at a 30 s scrape interval.
 const RPS_WINDOW: &str = "2m";
 /// Rate window of ratios and quantiles, which need more samples to be stable.
@@ -234,7 +230,7 @@ pub fn observe(
         (groups, emergency, sections)
     };
     let ((groups, emergency, sections), (dashboard, dashboard_exprs)) =
-        if par::threads_for(services.len(), PARALLEL_MIN_SERVICES) > 1 {
+        if par::threads_for(services.len(), par::MIN_SERVICES) > 1 {
             std::thread::scope(|s| {
                 let helper = s.spawn(|| dashboard(spec, &q, services, redis));
                 let rules = rules();

@@ -4,6 +4,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// From this many services on, the per-service work of the front stages (validate, plan)
+/// is shared with the other cores: it takes microseconds to tens of microseconds a service,
+/// and a thread start tens of microseconds.
+pub const MIN_SERVICES: usize = 64;
+
 /// How many threads `work` units (e.g. bytes) deserve: 1 below `min`, else one per core.
 pub fn threads_for(work: usize, min: usize) -> usize {
     if work < min {

@@ -179,21 +179,21 @@ pub fn plan(spec: &Spec, source: &str) -> Plan {
     let siblings = siblings(spec);
     let rps = service_rps(spec, &siblings, &mut findings);
     let redis = spec.redis.as_ref().map(|r| redis_plan(spec, r));
-    let services: Vec<ServicePlan> = spec
-        .services
-        .iter()
-        .map(|(name, svc)| {
-            service_plan(
-                spec,
-                name,
-                svc,
-                rps.get(name.as_str()).copied().unwrap_or(0.0),
-                &siblings,
-                redis.as_ref(),
-                &mut findings,
-            )
-        })
-        .collect();
+    // Each service is planned on its own (its RPS is known): on every core for large specs,
+    // the findings kept in service order.
+    let entries: Vec<_> = spec.services.iter().collect();
+    let threads = crate::par::threads_for(entries.len(), crate::par::MIN_SERVICES);
+    let planned = crate::par::map(&entries, threads, |&(name, svc)| {
+        let mut found = Vec::new();
+        let rps = rps.get(name.as_str()).copied().unwrap_or(0.0);
+        let plan = service_plan(spec, name, svc, rps, &siblings, redis.as_ref(), &mut found);
+        (plan, found)
+    });
+    let mut services = Vec::with_capacity(planned.len());
+    for (plan, found) in planned {
+        services.push(plan);
+        findings.extend(found);
+    }
     let node_pools = spec
         .node_pools
         .iter()

@@ -49,10 +49,6 @@ pub fn warm() {
     schema();
 }
 
-/// From this many services on, the JSON Schema check runs on a second core beside the typed
-/// deserialization (each takes tens of microseconds per service; a thread start about as long).
-const PARALLEL_MIN_SERVICES: usize = 64;
-
 /// Validates the loaded tree and returns the typed spec.
 pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
     let json = loaded.tree.to_json();
@@ -61,7 +57,7 @@ pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
         .and_then(|s| s.as_object())
         .map_or(0, |s| s.len());
     // The two checks are independent: for large specs the schema runs on the second core.
-    let (typed, violations) = if crate::par::threads_for(services, PARALLEL_MIN_SERVICES) > 1 {
+    let (typed, violations) = if crate::par::threads_for(services, crate::par::MIN_SERVICES) > 1 {
         std::thread::scope(|s| {
             let schema = s.spawn(|| schema().violations(&json));
             let typed = crate::error::from_json::<Spec>(&json);
