@@ -91,6 +91,15 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            // The services of a large spec: converted on every core (validation waits for it).
+            Value::Map(entries) if entries.len() >= crate::par::MIN_SERVICES => {
+                let threads = crate::par::threads_for(entries.len(), crate::par::MIN_SERVICES);
+                J::Object(
+                    crate::par::map(entries, threads, |(k, _, v)| (k.clone(), v.to_json()))
+                        .into_iter()
+                        .collect(),
+                )
+            }
             Value::Map(entries) => J::Object(
                 entries
                     .iter()
@@ -628,6 +637,15 @@ mod tests {
 
     fn tree(text: &str) -> Node {
         parse(text, FileId(0)).unwrap()
+    }
+
+    #[test]
+    fn large_maps_convert_to_json_in_order() {
+        let text: String = (0..3 * crate::par::MIN_SERVICES)
+            .map(|i| format!("s{i}:\n  n: {i}\n  t: [a, {{b: c}}]\n"))
+            .collect();
+        let expected = serde_saphyr::from_str::<serde_json::Value>(&text).unwrap();
+        assert_eq!(tree(&text).to_json(), expected);
     }
 
     #[test]
