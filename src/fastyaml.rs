@@ -152,13 +152,10 @@ impl<'a> Build<'a> for Value {
     type Key = String;
     const SPEC: bool = false;
     fn plain(s: &str, _: Pos) -> Result<Self, &'static str> {
-        resolve_plain(s)
+        Ok(resolve_plain(s)?.unwrap_or_else(|| Value::String(s.to_owned())))
     }
     fn plain_key(s: &str) -> Result<String, &'static str> {
-        match resolve_plain(s)? {
-            Value::String(k) => Ok(k),
-            _ => Err("plain key that is not a string (bool/null/number)"),
-        }
+        string_key(s).map(str::to_owned)
     }
     fn string(s: Cow<'a, str>, _: Pos) -> Self {
         Value::String(s.into_owned())
@@ -272,17 +269,17 @@ impl<'a> Build<'a> for Light<'a> {
             return Ok(Light::Str(Cow::Borrowed(s)));
         }
         Ok(match resolve_plain(s)? {
-            Value::Null => Light::Null,
-            Value::Bool(b) => Light::Bool(b),
-            Value::Number(n) => Light::Number(n),
-            _ => Light::Str(Cow::Borrowed(s)),
+            None => Light::Str(Cow::Borrowed(s)),
+            Some(Value::Bool(b)) => Light::Bool(b),
+            Some(Value::Number(n)) => Light::Number(n),
+            Some(_) => Light::Null, // the one other value a plain scalar resolves to
         })
     }
     fn plain_key(s: &'a str) -> Result<Self::Key, &'static str> {
         if surely_string(s) {
             return Ok(Cow::Borrowed(s));
         }
-        <Value as Build>::plain_key(s).map(|_| Cow::Borrowed(s))
+        string_key(s).map(Cow::Borrowed)
     }
     fn string(s: Cow<'a, str>, _: Pos) -> Self {
         Light::Str(s)
@@ -1125,27 +1122,37 @@ impl<'a, B: Build<'a>> Flow<'a, B> {
     }
 }
 
-/// Resolves a plain scalar the way go-yaml v2 does (see the module docs).
-fn resolve_plain(s: &str) -> Result<Value, &'static str> {
+/// A plain mapping key: it must resolve to a string.
+fn string_key(s: &str) -> Result<&str, &'static str> {
+    match resolve_plain(s)? {
+        None => Ok(s),
+        Some(_) => Err("plain key that is not a string (bool/null/number)"),
+    }
+}
+
+/// Resolves a plain scalar the way go-yaml v2 does (see the module docs): `None` when it
+/// is the string it reads as, so that callers borrow or copy it as they need (most keys
+/// and many values start with a letter that could begin `true`, `null` or `on`).
+fn resolve_plain(s: &str) -> Result<Option<Value>, &'static str> {
     const NON_FINITE: &str = "non-finite float (.inf/.nan) has no JSON form";
     let b = s.as_bytes();
     let Some(&first) = b.first() else {
-        return Ok(Value::Null);
+        return Ok(Some(Value::Null));
     };
-    let string = || Ok(Value::String(s.to_owned()));
+    let string = || Ok(None);
     match first {
         b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' => Ok(match s {
             "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-                Value::Bool(true)
+                Some(Value::Bool(true))
             }
             "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off"
-            | "OFF" => Value::Bool(false),
-            "~" | "null" | "Null" | "NULL" => Value::Null,
-            _ => Value::String(s.to_owned()),
+            | "OFF" => Some(Value::Bool(false)),
+            "~" | "null" | "Null" | "NULL" => Some(Value::Null),
+            _ => None,
         }),
         b'.' => match s {
             ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" => Err(NON_FINITE),
-            _ if is_yaml_float(b) => number(s.parse().map_err(|_| "unparsable float")?),
+            _ if is_yaml_float(b) => number(s.parse().map_err(|_| "unparsable float")?).map(Some),
             _ if b.iter().any(u8::is_ascii_digit)
                 && b.iter().all(|c| b"0123456789._eE+-".contains(c)) =>
             {
@@ -1170,14 +1177,14 @@ fn resolve_plain(s: &str) -> Result<Value, &'static str> {
             let parsed = go_parse_uint(digits);
             match (parsed, sign) {
                 (Ok(u), b'-') if u <= 1 << 63 => {
-                    return Ok(Value::from(0i64.wrapping_sub_unsigned(u)));
+                    return Ok(Some(Value::from(0i64.wrapping_sub_unsigned(u))));
                 }
-                (Ok(u), _) if u <= i64::MAX as u64 => return Ok(Value::from(u)),
-                (Ok(u), 0) => return number(u as f64), // a uint64 becomes a float in k8s
+                (Ok(u), _) if u <= i64::MAX as u64 => return Ok(Some(Value::from(u))),
+                (Ok(u), 0) => return number(u as f64).map(Some), // a uint64 becomes a float in k8s
                 _ => {}
             }
             if is_yaml_float(p) {
-                number(plain.parse().map_err(|_| "unparsable float")?)
+                number(plain.parse().map_err(|_| "unparsable float")?).map(Some)
             } else if parsed != Err(false) {
                 Err("integer out of 64-bit range")
             } else {
@@ -1206,7 +1213,7 @@ fn spec_plain(s: &str) -> Result<load::Value, &'static str> {
     let unsure = Err("plain scalar a YAML 1.1 reader would type differently");
     match b[0] {
         b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' => {
-            if matches!(resolve_plain(s), Ok(Value::String(_))) {
+            if resolve_plain(s) == Ok(None) {
                 Ok(V::Str(s.to_owned()))
             } else {
                 unsure
@@ -1333,7 +1340,7 @@ mod tests {
         #[test]
         fn surely_string_agrees_with_resolution(s in "[a-zA-Z0-9._+~%=@/ -]{1,6}") {
             if surely_string(&s) {
-                proptest::prop_assert_eq!(resolve_plain(&s), Ok(Value::String(s.clone())));
+                proptest::prop_assert_eq!(resolve_plain(&s), Ok(None));
             }
         }
 
