@@ -11,6 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::par;
 use crate::render::OutputFile;
 
 /// What the first line of every generated file says, after the comment marker of the file's
@@ -72,31 +73,45 @@ pub fn emit(dir: &Path, files: &[OutputFile]) -> Result<Outcome> {
     result.map(|()| Outcome::Written)
 }
 
+/// From this many bytes on, files are written on every core: copying megabytes into the page
+/// cache is most of writing a fresh tree, and a thread start costs tens of microseconds.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
 fn write_tree(tmp: &Path, files: &[OutputFile], unmanaged: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     fs::create_dir_all(tmp).map_err(|e| Error::io("create", tmp, e))?;
-    let all = files
+    let all: Vec<(usize, PathBuf, &[u8])> = files
         .iter()
         .map(|f| (Path::new(&f.path), f.content.as_bytes()))
-        .chain(unmanaged.iter().map(|(p, c)| (p.as_path(), c.as_slice())));
+        .chain(unmanaged.iter().map(|(p, c)| (p.as_path(), c.as_slice())))
+        .enumerate()
+        .map(|(i, (rel, content))| (i, tmp.join(rel), content))
+        .collect();
     let mut dirs = vec![tmp.to_path_buf()];
-    let mut written = Vec::new();
-    for (rel, content) in all {
-        fault_injection(written.len())?;
-        let path = tmp.join(rel);
+    for (_, path, _) in &all {
         if let Some(d) = path.parent()
             && !dirs.iter().any(|known| known == d)
         {
             fs::create_dir_all(d).map_err(|e| Error::io("create", d, e))?;
             dirs.push(d.to_path_buf());
         }
-        fs::write(&path, content).map_err(|e| Error::io("write", &path, e))?;
-        written.push(path);
     }
+    let bytes = all.iter().map(|(_, _, content)| content.len()).sum();
+    let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
+    par::map(&all, threads, |(i, path, content)| {
+        fault_injection(*i)?;
+        fs::write(path, content).map_err(|e| Error::io("write", path, e))
+    })
+    .into_iter()
+    .collect::<Result<Vec<()>>>()?;
     // Once more after the last file: a failure between writing and swapping.
-    fault_injection(written.len())?;
+    fault_injection(all.len())?;
     // The files and their directory entries reach the disk before the swap, so a power loss
     // right after it cannot leave a swapped-in tree with missing or empty files.
-    written.extend(dirs);
+    let written: Vec<PathBuf> = all
+        .into_iter()
+        .map(|(_, path, _)| path)
+        .chain(dirs)
+        .collect();
     sync_tree(tmp, &written)
 }
 
@@ -133,9 +148,9 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("sync", dir, e))
 }
 
-/// Test hook: `TACOSGEN_FAIL_AFTER_WRITES=N` fails the build after N files are written (N = the
-/// number of files: after all of them, before the swap), so tests can prove that a failure at
-/// any point leaves the previous output untouched.
+/// Test hook: `TACOSGEN_FAIL_AFTER_WRITES=N` fails the build at the file with index N (after N
+/// files on one core; N = the number of files: after all of them, before the swap), so tests
+/// can prove that a failure at any point leaves the previous output untouched.
 fn fault_injection(count: usize) -> Result<()> {
     if let Ok(n) = std::env::var("TACOSGEN_FAIL_AFTER_WRITES")
         && n.parse::<usize>().is_ok_and(|n| count >= n)
@@ -298,5 +313,24 @@ mod tests {
             2,
             "only prod and its lock file: {leftovers:?}"
         );
+    }
+
+    #[test]
+    fn large_trees_are_written_whole_on_every_core() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out/prod");
+        let body = |i: usize| format!("{i}\n").repeat(PARALLEL_MIN_BYTES / 8);
+        let files: Vec<OutputFile> = (0..12)
+            .map(|i| out(&format!("d{}/f{i}.yaml", i % 3), &body(i)))
+            .collect();
+        assert!(files.iter().map(|f| f.content.len()).sum::<usize>() > PARALLEL_MIN_BYTES);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("NOTES.md"), "mine").unwrap();
+        assert_eq!(emit(&dir, &files).unwrap(), Outcome::Written);
+        for f in &files {
+            assert_eq!(fs::read_to_string(dir.join(&f.path)).unwrap(), f.content);
+        }
+        assert_eq!(fs::read_to_string(dir.join("NOTES.md")).unwrap(), "mine");
+        assert_eq!(emit(&dir, &files).unwrap(), Outcome::Unchanged);
     }
 }
