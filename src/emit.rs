@@ -99,7 +99,7 @@ fn write_tree(tmp: &Path, files: &[OutputFile], unmanaged: &[(PathBuf, Vec<u8>)]
     let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
     par::map(&all, threads, |(i, path, content)| {
         fault_injection(*i)?;
-        fs::write(path, content).map_err(|e| Error::io("write", path, e))
+        write_file(path, content).map_err(|e| Error::io("write", path, e))
     })
     .into_iter()
     .collect::<Result<Vec<()>>>()?;
@@ -113,6 +113,25 @@ fn write_tree(tmp: &Path, files: &[OutputFile], unmanaged: &[(PathBuf, Vec<u8>)]
         .chain(dirs)
         .collect();
     sync_tree(tmp, &written)
+}
+
+/// Writes a file and starts its writeback at once, so the disk works while the next files
+/// are written and the final sync waits less.
+#[cfg(target_os = "linux")]
+fn write_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::fd::AsRawFd;
+    let mut file = fs::File::create(path)?;
+    file.write_all(content)?;
+    // SAFETY: `file` is an open descriptor for the duration of the call. Only a hint: its
+    // result does not matter, the sync before the swap is what makes the tree durable.
+    unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn write_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    fs::write(path, content)
 }
 
 /// Makes everything written under `tmp` durable. On Linux, one `syncfs` of its file system:
