@@ -54,7 +54,7 @@ fn stages(c: &mut Criterion) {
         let loaded = load();
         let spec = validate::validate(&loaded).unwrap();
         let plan = plan::plan(&spec, &loaded.display_path);
-        let files = templates.render(&plan).unwrap().files;
+        let files = templates.render(&plan).unwrap();
         let n = &case.name;
 
         c.bench_function(&format!("load/{n}"), |b| b.iter(load));

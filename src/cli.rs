@@ -532,9 +532,8 @@ fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
 }
 
 /// A compilation the process no longer needs once its command is done: the process exits
-/// right after, and freeing a large plan, its template value, its files and their parsed
-/// documents one allocation at a time took ~3 % of a 1,000-service `check` (perf), the
-/// template value alone 3-7 ms. Like clang's
+/// right after, and freeing a large plan, its files and their parsed documents one
+/// allocation at a time took ~3 % of a 1,000-service `check` (perf). Like clang's
 /// `-disable-free`, the operating system reclaims it at exit instead.
 fn never_freed(compiled: Compiled) -> std::mem::ManuallyDrop<Compiled> {
     std::mem::ManuallyDrop::new(compiled)

@@ -96,8 +96,6 @@ pub struct Compiled {
     pub files: Vec<OutputFile>,
     /// Parsed Kubernetes documents of each file (empty for other files), same order as `files`.
     pub documents: Vec<Vec<Document>>,
-    /// The plan as the templates saw it (see [`render::Rendered`]).
-    pub template_value: minijinja::Value,
 }
 
 /// Runs the pipeline. Holds the source texts (for error snippets) and the template
@@ -231,10 +229,7 @@ pub enum Keep {
 
 /// render → verify.
 fn finish(planned: Planned, templates: &Templates, keep: Keep) -> Result<Compiled, Stop> {
-    let render::Rendered {
-        files,
-        value: template_value,
-    } = timed("render", || templates.render(&planned.plan))?;
+    let files = timed("render", || templates.render(&planned.plan))?;
     let namespace = &planned.plan.namespace;
     let documents = match keep {
         Keep::Documents => timed("verify", || verify::verify(&files, namespace))?,
@@ -247,7 +242,6 @@ fn finish(planned: Planned, templates: &Templates, keep: Keep) -> Result<Compile
         planned,
         files,
         documents,
-        template_value,
     })
 }
 
