@@ -229,19 +229,11 @@ pub fn observe(
         }
         (groups, emergency, sections)
     };
-    let ((groups, emergency, sections), (dashboard, dashboard_exprs)) =
-        if par::threads_for(services.len(), par::MIN_SERVICES) > 1 {
-            std::thread::scope(|s| {
-                let helper = s.spawn(|| dashboard(spec, &q, services, redis));
-                let rules = rules();
-                let dashboard = helper
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
-                (rules, dashboard)
-            })
-        } else {
-            (rules(), dashboard(spec, &q, services, redis))
-        };
+    let ((groups, emergency, sections), (dashboard, dashboard_exprs)) = par::join(
+        par::threads_for(services.len(), par::MIN_SERVICES) > 1,
+        rules,
+        || dashboard(spec, &q, services, redis),
+    );
     let max_cpu_cores = capacity.totals.resources.cpu_request_cores_at_max;
     let max_memory_gib = capacity.totals.resources.memory_request_gib_at_max;
     let mut metrics = BTreeSet::new();

@@ -39,6 +39,26 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// `a()` and `b()`; with `parallel`, `b` on a second thread meanwhile. Callers pass
+/// `threads_for(work, min) > 1`, so small inputs and one-core machines start no thread.
+pub fn join<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if !parallel {
+        return (a(), b());
+    }
+    std::thread::scope(|s| {
+        let helper = s.spawn(b);
+        let a = a();
+        let b = helper
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (a, b)
+    })
+}
+
 /// `f` over `items` on `threads` threads, results in item order. Each thread takes the next
 /// unclaimed item, so a big item early in the list does not hold up the others.
 pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
@@ -82,6 +102,9 @@ mod tests {
         }
         assert!(map(&[] as &[u8], 4, |x| *x).is_empty());
         assert_eq!(threads_for(10, 11), 1);
+        for parallel in [false, true] {
+            assert_eq!(join(parallel, || 1, || "b"), (1, "b"));
+        }
         assert!(threads_for(11, 11) >= 1);
     }
 }

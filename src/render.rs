@@ -218,19 +218,11 @@ fn template_value(plan: &Plan) -> Value {
     }
     let services = || Value::from(minijinja::value::Serde(&plan.services));
     let monitoring = || Value::from(minijinja::value::Serde(&plan.monitoring));
-    let (services, monitoring) =
-        if crate::par::threads_for(plan.services.len(), crate::par::MIN_SERVICES) > 1 {
-            std::thread::scope(|s| {
-                let helper = s.spawn(monitoring);
-                let services = services();
-                let monitoring = helper
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
-                (services, monitoring)
-            })
-        } else {
-            (services(), monitoring())
-        };
+    let (services, monitoring) = crate::par::join(
+        crate::par::threads_for(plan.services.len(), crate::par::MIN_SERVICES) > 1,
+        services,
+        monitoring,
+    );
     Value::from(minijinja::value::Serde(View {
         environment: &plan.environment,
         namespace: &plan.namespace,

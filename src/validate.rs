@@ -57,18 +57,11 @@ pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
         .and_then(|s| s.as_object())
         .map_or(0, |s| s.len());
     // The two checks are independent: for large specs the schema runs on the second core.
-    let (typed, violations) = if crate::par::threads_for(services, crate::par::MIN_SERVICES) > 1 {
-        std::thread::scope(|s| {
-            let schema = s.spawn(|| schema().violations(&json));
-            let typed = crate::error::from_json::<Spec>(&json);
-            let violations = schema
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (typed, violations)
-        })
-    } else {
-        (crate::error::from_json(&json), schema().violations(&json))
-    };
+    let (typed, violations) = crate::par::join(
+        crate::par::threads_for(services, crate::par::MIN_SERVICES) > 1,
+        || crate::error::from_json::<Spec>(&json),
+        || schema().violations(&json),
+    );
     let spec = match typed {
         Ok(spec) => spec,
         Err(err) => return Err(vec![typed_error(&loaded.tree, err)]),
