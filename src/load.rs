@@ -91,21 +91,18 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            // The services of a large spec: converted on every core (validation waits for it).
-            Value::Map(entries) if entries.len() >= crate::par::MIN_SERVICES => {
+            Value::Map(entries) => {
+                let entry = |(k, _, v): &(String, Loc, Node)| (k.clone(), v.to_json());
+                // The services of a large spec: converted on every core (validation waits).
                 let threads = crate::par::threads_for(entries.len(), crate::par::MIN_SERVICES);
-                J::Object(
-                    crate::par::map(entries, threads, |(k, _, v)| (k.clone(), v.to_json()))
+                J::Object(if threads > 1 {
+                    crate::par::map(entries, threads, entry)
                         .into_iter()
-                        .collect(),
-                )
+                        .collect()
+                } else {
+                    entries.iter().map(entry).collect()
+                })
             }
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, _, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            ),
         }
     }
 
