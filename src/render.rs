@@ -178,7 +178,7 @@ impl Templates {
 
     /// The capacity report (`tacosgen plan`, out/<env>/CAPACITY.md), without the header.
     pub fn render_capacity(&self, plan: &Plan) -> Result<String> {
-        let plan = Value::from(minijinja::value::Serde(plan));
+        let plan = template_value(plan);
         let text = self.render_one("CAPACITY.md.j2", context! { plan })?;
         Ok(text.trim_start_matches('\n').to_string())
     }
