@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior, Value, context};
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -70,6 +70,7 @@ impl Templates {
                 .build()
                 .expect("default delimiters are valid"),
         );
+        env.set_formatter(format_value);
         env.add_filter("yaml_block", yaml_block);
         env.add_filter("num", num);
         env.add_filter("chomp", chomp);
@@ -350,6 +351,33 @@ fn chomp(value: Value) -> Value {
     }
 }
 
+/// Writes `{{ value }}`. minijinja's JSON auto-escape serializes every value to a fresh
+/// string before writing it; most values in manifests are plain strings and integers,
+/// written here directly, byte for byte as the JSON path writes them. Everything else
+/// (safe strings, floats, sequences, undefined, other escapes) takes minijinja's path.
+fn format_value(
+    out: &mut Output,
+    state: &mut State,
+    value: &Value,
+) -> std::result::Result<(), minijinja::Error> {
+    if matches!(state.auto_escape(), AutoEscape::Json) && !value.is_safe() {
+        if let Some(s) = value.as_str()
+            && !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+        {
+            return (out.write_str("\""))
+                .and_then(|()| out.write_str(s))
+                .and_then(|()| out.write_str("\""))
+                .map_err(minijinja::Error::from);
+        }
+        if value.is_integer()
+            && let Some(n) = value.as_i64()
+        {
+            return write!(out, "{n}").map_err(minijinja::Error::from);
+        }
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
 /// `{{ 30000.0 | num }}`: integers without a fraction, other numbers rounded to 3 places.
 fn num(value: f64) -> Value {
     if (value - value.round()).abs() < 1e-9 {
@@ -383,6 +411,49 @@ mod tests {
             .collect();
         let whole = Value::from(minijinja::value::Serde(&plan));
         assert_eq!(template_value(&plan), whole);
+    }
+
+    /// Renders `{{ v }}` for each value in a `.yaml` template, with or without our formatter.
+    fn formatted(values: &[Value], ours: bool) -> String {
+        let mut env = Environment::new();
+        if ours {
+            env.set_formatter(format_value);
+        }
+        env.add_template("t.yaml", "{% for v in values %}{{ v }}|{% endfor %}")
+            .unwrap();
+        let tmpl = env.get_template("t.yaml").unwrap();
+        tmpl.render(context! { values => values }).unwrap()
+    }
+
+    #[test]
+    fn formatter_writes_what_minijinja_writes() {
+        let values = [
+            Value::from("plain"),
+            Value::from("a \" quote"),
+            Value::from("a \\ backslash"),
+            Value::from("newline \n tab \t nul \u{0}"),
+            Value::from("ünïcode <html> & 'quotes'"),
+            Value::from(""),
+            Value::from(0),
+            Value::from(-42),
+            Value::from(u64::MAX),
+            Value::from(i128::MIN),
+            Value::from(1.5),
+            Value::from(2.0),
+            Value::from(true),
+            Value::from(()),
+            Value::from_safe_string("already: safe".into()),
+            Value::from(vec![Value::from("a"), Value::from(1)]),
+        ];
+        assert_eq!(formatted(&values, true), formatted(&values, false));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn formatter_agrees_on_any_string_or_integer(s in "\\PC*|[\\x00-\\x7f]{0,8}", n: i64) {
+            let values = [Value::from(s), Value::from(n)];
+            proptest::prop_assert_eq!(formatted(&values, true), formatted(&values, false));
+        }
     }
 
     #[test]
