@@ -74,7 +74,6 @@ impl Templates {
         env.add_filter("yaml_block", yaml_block);
         env.add_filter("yaml_entries", yaml_entries);
         env.add_filter("num", num);
-        env.add_filter("chomp", chomp);
         env.add_filter("n", |x: f64| crate::capacity::num(x));
         env.add_filter("usd", |x: f64| crate::capacity::usd(x));
         env.add_filter("thousands", |x: f64| crate::plan::fmt_num(x));
@@ -336,20 +335,6 @@ fn literal_block_safe(value: &str) -> bool {
         return false;
     }
     !value.contains(" \n") && !value.contains("\n\t")
-}
-
-/// `{{ m.labels(...) | chomp }}`: drops trailing newlines of a macro's output, keeping it
-/// marked safe (already escaped) if it was.
-fn chomp(value: Value) -> Value {
-    let trimmed = match value.as_str() {
-        Some(text) => text.trim_end_matches('\n').to_string(),
-        None => value.to_string().trim_end_matches('\n').to_string(),
-    };
-    if value.is_safe() {
-        Value::from_safe_string(trimmed)
-    } else {
-        Value::from(trimmed)
-    }
 }
 
 /// Writes `{{ value }}`. minijinja's JSON auto-escape serializes every value to a fresh
