@@ -289,6 +289,45 @@ fn a_template_override_replaces_the_builtin_and_is_verified() {
     assert!(!repo.path().join("out/prod").exists());
 }
 
+/// A partial is a template like any other: overriding `_meta.yaml.j2` changes the metadata of
+/// every object that includes it.
+#[test]
+fn overriding_a_partial_changes_every_object_that_includes_it() {
+    let repo = scratch_repo();
+    let tpl = repo.path().join("tpl");
+    fs::create_dir(&tpl).unwrap();
+    let meta = fs::read_to_string(self::repo().join("templates/_meta.yaml.j2")).unwrap();
+    fs::write(
+        tpl.join("_meta.yaml.j2"),
+        format!("{meta}  annotations:\n    example.com/owner: {{{{ plan.namespace }}}}\n"),
+    )
+    .unwrap();
+    Command::cargo_bin("tacosgen")
+        .unwrap()
+        .current_dir(repo.path())
+        .args([
+            "build",
+            "-q",
+            "environments/prod.yaml",
+            "--templates",
+            "tpl",
+        ])
+        .assert()
+        .success();
+    for file in [
+        "deployments.yaml",
+        "services.yaml",
+        "hpas.yaml",
+        "pdbs.yaml",
+    ] {
+        let text = fs::read_to_string(repo.path().join("out/prod").join(file)).unwrap();
+        let objects = text.matches("\nkind: ").count();
+        assert!(objects >= 4, "{file}: {objects} objects");
+        let annotated = text.matches("example.com/owner: \"tacos-app\"").count();
+        assert_eq!(annotated, objects, "{file}");
+    }
+}
+
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
     tacosgen().arg("build").assert().code(2);
