@@ -385,8 +385,7 @@ fn yaml_entries(map: &Value, indent: usize) -> std::result::Result<Value, miniji
         return Err(not_strings(format!("got {}", map.kind())));
     }
     let mut out = String::new();
-    for key in map.try_iter()? {
-        let value = map.get_item(&key)?;
+    let mut entry = |key: &Value, value: &Value| {
         let (Some(k), Some(v)) = (key.as_str(), value.as_str()) else {
             return Err(not_strings(format!(
                 "{key} is {} and its value {}",
@@ -407,6 +406,18 @@ fn yaml_entries(map: &Value, indent: usize) -> std::result::Result<Value, miniji
             } else {
                 out.push_str(&serde_json::to_string(text).map_err(|e| not_strings(e.to_string()))?);
             }
+        }
+        Ok(())
+    };
+    // Maps from the plan are minijinja's own B-tree, read in place; any other mapping (an
+    // object of a custom type) through the generic iteration.
+    if let Some(entries) = map.downcast_object_ref::<std::collections::BTreeMap<Value, Value>>() {
+        for (key, value) in entries {
+            entry(key, value)?;
+        }
+    } else {
+        for key in map.try_iter()? {
+            entry(&key, &map.get_item(&key)?)?;
         }
     }
     Ok(Value::from_safe_string(out))
@@ -498,13 +509,23 @@ mod tests {
             "labels:\n{% for key, value in map | items %}  {{ key }}: {{ value }}\n{% endfor %}";
         env.add_template("filter.yaml", filter).unwrap();
         env.add_template("loop.yaml", looped).unwrap();
-        let render = |name| {
+        let render = |name, map: Value| {
             env.get_template(name)
                 .unwrap()
                 .render(context! { map })
                 .unwrap()
         };
-        (render("filter.yaml"), render("loop.yaml"))
+        let filtered = render("filter.yaml", Value::from(minijinja::value::Serde(map)));
+        // A mapping that is not minijinja's own (the filter's generic path).
+        let object: std::collections::BTreeMap<String, Value> = map
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect();
+        assert_eq!(render("filter.yaml", Value::from_object(object)), filtered);
+        (
+            filtered,
+            render("loop.yaml", Value::from(minijinja::value::Serde(map))),
+        )
     }
 
     #[test]
