@@ -264,17 +264,21 @@ fn extends_cycles_and_escapes_are_errors_naming_the_chain() {
         );
 }
 
-#[test]
-fn a_template_override_replaces_the_builtin_and_is_verified() {
+/// A scratch repository whose `tpl/` overrides the default template `name` with `edit` of it.
+fn repo_with_override(name: &str, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
     let repo = scratch_repo();
     let tpl = repo.path().join("tpl");
     fs::create_dir(&tpl).unwrap();
-    let pdbs = fs::read_to_string(self::repo().join("templates/pdbs.yaml.j2")).unwrap();
-    fs::write(
-        tpl.join("pdbs.yaml.j2"),
-        pdbs.replace("unhealthyPodEvictionPolicy", "unhealthyPodEvictionPolicyy"),
-    )
-    .unwrap();
+    let default = fs::read_to_string(self::repo().join("templates").join(name)).unwrap();
+    fs::write(tpl.join(name), edit(default)).unwrap();
+    repo
+}
+
+#[test]
+fn a_template_override_replaces_the_builtin_and_is_verified() {
+    let repo = repo_with_override("pdbs.yaml.j2", |pdbs| {
+        pdbs.replace("unhealthyPodEvictionPolicy", "unhealthyPodEvictionPolicyy")
+    });
     Command::cargo_bin("tacosgen")
         .unwrap()
         .current_dir(repo.path())
@@ -293,15 +297,9 @@ fn a_template_override_replaces_the_builtin_and_is_verified() {
 /// every object that includes it.
 #[test]
 fn overriding_a_partial_changes_every_object_that_includes_it() {
-    let repo = scratch_repo();
-    let tpl = repo.path().join("tpl");
-    fs::create_dir(&tpl).unwrap();
-    let meta = fs::read_to_string(self::repo().join("templates/_meta.yaml.j2")).unwrap();
-    fs::write(
-        tpl.join("_meta.yaml.j2"),
-        format!("{meta}  annotations:\n    example.com/owner: {{{{ plan.namespace }}}}\n"),
-    )
-    .unwrap();
+    let repo = repo_with_override("_meta.yaml.j2", |meta| {
+        format!("{meta}  annotations:\n    example.com/owner: {{{{ plan.namespace }}}}\n")
+    });
     Command::cargo_bin("tacosgen")
         .unwrap()
         .current_dir(repo.path())
