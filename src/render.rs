@@ -350,7 +350,8 @@ fn format_value(
         if let Some(s) = value.as_str()
             && plain_json(s)
         {
-            return (out.write_str("\""))
+            return out
+                .write_str("\"")
                 .and_then(|()| out.write_str(s))
                 .and_then(|()| out.write_str("\""))
                 .map_err(minijinja::Error::from);
@@ -367,6 +368,17 @@ fn format_value(
 /// Whether JSON writes `s` between quotes unchanged.
 fn plain_json(s: &str) -> bool {
     !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// `s` as a JSON string, as auto-escape writes it.
+fn push_json_str(out: &mut String, s: &str) {
+    if plain_json(s) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::Value::from(s).to_string());
+    }
 }
 
 /// `labels:{{ map | yaml_entries(4) }}`: each entry of a mapping of strings on a line of its
@@ -395,18 +407,9 @@ fn yaml_entries(map: &Value, indent: usize) -> std::result::Result<Value, miniji
         };
         out.push('\n');
         out.extend(std::iter::repeat_n(' ', indent));
-        for (i, text) in [k, v].into_iter().enumerate() {
-            if i == 1 {
-                out.push_str(": ");
-            }
-            if plain_json(text) {
-                out.push('"');
-                out.push_str(text);
-                out.push('"');
-            } else {
-                out.push_str(&serde_json::to_string(text).map_err(|e| not_strings(e.to_string()))?);
-            }
-        }
+        push_json_str(&mut out, k);
+        out.push_str(": ");
+        push_json_str(&mut out, v);
         Ok(())
     };
     // Maps from the plan are minijinja's own B-tree, read in place; any other mapping (an
