@@ -293,7 +293,8 @@ fn template_error(e: &minijinja::Error, path: Option<&Path>) -> Error {
 /// trailing blank lines) and falls back to a JSON-quoted string for those.
 fn yaml_block(value: &str, indent: usize) -> Value {
     if !literal_block_safe(value) {
-        let json = serde_json::to_string(value).unwrap_or_else(|_| "\"\"".into());
+        let mut json = String::new();
+        push_json_str(&mut json, value);
         return Value::from_safe_string(json);
     }
     let (chomp, body) = match value.strip_suffix('\n') {
