@@ -1,10 +1,14 @@
 //! Embeds the default templates (`templates/*.j2`) into the binary as a table of sources
-//! (compiled on first use, see `render.rs`), and the spec schema without its documentation,
+//! (compiled on first use, see `render.rs`) and as Rust functions (`build/compile_templates.rs`,
+//! run by `src/compiled.rs`), and the spec schema without its documentation,
 //! which the validator does not read (a sixth of the bytes to parse on every run).
 use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
+
+#[path = "build/compile_templates.rs"]
+mod compile_templates;
 
 fn main() {
     embed_templates();
@@ -32,6 +36,7 @@ fn embed_templates() {
         .collect();
     entries.sort();
     let mut code = String::from("&[\n");
+    let mut sources = std::collections::BTreeMap::new();
     for path in entries {
         let name = path
             .file_name()
@@ -39,6 +44,8 @@ fn embed_templates() {
             .to_string_lossy()
             .into_owned();
         println!("cargo:rerun-if-changed={}", path.display());
+        let source = std::fs::read_to_string(&path).expect("read a template");
+        sources.insert(name.clone(), source);
         writeln!(
             code,
             "    ({name:?}, include_str!({:?})),",
@@ -50,6 +57,8 @@ fn embed_templates() {
     let out =
         Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("templates.rs");
     std::fs::write(out, code).expect("write OUT_DIR/templates.rs");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("compiled.rs");
+    std::fs::write(out, compile_templates::compile(&sources)).expect("write OUT_DIR/compiled.rs");
 }
 
 /// Removes annotation keywords from a schema and its subschemas (not from `properties` or

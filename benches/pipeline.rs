@@ -46,8 +46,11 @@ fn cases() -> Vec<Case> {
 
 fn stages(c: &mut Criterion) {
     let templates = Templates::new(None).expect("embedded templates");
-    // Templates are parsed where they are first rendered: a fresh environment's first render
-    // of the seed, against `render/4` (parsed already), is what parsing them costs.
+    let interpreted = Templates::new(None)
+        .expect("embedded templates")
+        .interpreted();
+    // A fresh environment's first render of the seed, against `render/4`: what starting up
+    // costs (the default templates run compiled; nothing is parsed since step 35).
     let cases = cases();
     let seed_plan = {
         let seed = &cases[0];
@@ -74,6 +77,11 @@ fn stages(c: &mut Criterion) {
         });
         c.bench_function(&format!("render/{n}"), |b| {
             b.iter(|| templates.render(&plan).unwrap())
+        });
+        // The same templates in minijinja's interpreter (`TACOSGEN_INTERPRET=1`), as before
+        // step 35 and as `--templates` overrides run.
+        c.bench_function(&format!("render-interpreted/{n}"), |b| {
+            b.iter(|| interpreted.render(&plan).unwrap())
         });
         // What diff and a check with differences do: every parsed document kept as JSON.
         c.bench_function(&format!("verify/{n}"), |b| {

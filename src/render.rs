@@ -55,6 +55,22 @@ const DEFAULTS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.
 /// A template environment: the embedded defaults, optionally overridden from a directory.
 pub struct Templates {
     env: Environment<'static>,
+    /// Names of templates `--templates DIR` replaces or adds: minijinja renders these and
+    /// every default template that includes one; the others run compiled
+    /// ([`crate::compiled`]).
+    overridden: Vec<String>,
+    mode: Mode,
+}
+
+/// How [`Templates`] renders the default templates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Compiled where possible, minijinja for the rest and wherever compiled code declines.
+    Compiled,
+    /// minijinja only.
+    Interpreted,
+    /// Compiled only: declining is an error (for the tests that compare the two).
+    CompiledOnly,
 }
 
 impl Templates {
@@ -71,15 +87,17 @@ impl Templates {
                 .expect("default delimiters are valid"),
         );
         env.set_formatter(format_value);
+        // The same functions as `own_filter` calls for the compiled templates.
         env.add_filter("yaml_block", yaml_block);
         env.add_filter("yaml_entries", yaml_entries);
         env.add_filter("num", num);
         env.add_filter("n", |x: f64| crate::capacity::num(x));
         env.add_filter("usd", |x: f64| crate::capacity::usd(x));
         env.add_filter("thousands", |x: f64| crate::plan::fmt_num(x));
-        // The defaults compile on first use, on the thread that renders them: a command
-        // compiles only what it renders, and a build compiles them on every core.
+        // Where minijinja renders a default (see `compiled`), it parses it on first use, on
+        // the thread that renders it: only what a command renders, on every core.
         env.set_loader(|name| Ok(DEFAULTS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)));
+        let mut overridden = Vec::new();
         if let Some(dir) = dir {
             let entries =
                 std::fs::read_dir(dir).map_err(|e| Error::io("read templates from", dir, e))?;
@@ -92,6 +110,7 @@ impl Templates {
                 }
             }
             names.sort();
+            overridden = names.iter().map(|(name, _)| name.clone()).collect();
             for (name, path) in names {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| Error::io("read template", &path, e))?;
@@ -99,7 +118,25 @@ impl Templates {
                     .map_err(|e| template_error(&e, Some(&path)))?;
             }
         }
-        Ok(Templates { env })
+        Ok(Templates {
+            env,
+            overridden,
+            mode: Mode::Compiled,
+        })
+    }
+
+    /// Renders every template with minijinja, none compiled: what the compiled templates are
+    /// tested against (`TACOSGEN_INTERPRET=1` does it for a command).
+    pub fn interpreted(mut self) -> Templates {
+        self.mode = Mode::Interpreted;
+        self
+    }
+
+    /// Renders the default templates compiled only: an error where the compiled code declines
+    /// (which minijinja would render). For tests.
+    pub fn compiled_only(mut self) -> Templates {
+        self.mode = Mode::CompiledOnly;
+        self
     }
 
     /// Renders every output file of the plan, sorted by path.
@@ -185,6 +222,17 @@ impl Templates {
     }
 
     fn render_one(&self, name: &str, ctx: Value) -> Result<String> {
+        if self.mode != Mode::Interpreted {
+            match crate::compiled::render(&self.env, name, &ctx, &self.overridden) {
+                Some(text) => return Ok(text),
+                None if self.mode == Mode::CompiledOnly => {
+                    return Err(Error::invalid(format!(
+                        "template {name} is not compiled, or its compiled code declined this plan"
+                    )));
+                }
+                None => {}
+            }
+        }
         let tmpl = self
             .env
             .get_template(name)
@@ -362,7 +410,7 @@ fn format_value(
 
 /// `s` as a JSON string, as auto-escape writes it: between quotes as it is when no byte
 /// needs escaping (almost every value), else through serde_json.
-fn write_json_str(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+pub(crate) fn write_json_str(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
     if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
         return out.write_str(&serde_json::Value::from(s).to_string());
     }
@@ -415,6 +463,28 @@ fn yaml_entries(map: &Value, indent: usize) -> std::result::Result<Value, miniji
         }
     }
     Ok(Value::from_safe_string(out))
+}
+
+/// tacosgen's filters for the compiled templates: the functions `Templates::new` registers
+/// (keep the two lists equal), called directly with the conversions minijinja applies to
+/// their arguments (`TryFrom<Value>`). A call through the environment cost ~3,000
+/// instructions, most of a number in CAPACITY.md. `None` for other filters or arguments
+/// that do not convert: minijinja then applies the filter (or reports the error).
+pub(crate) fn own_filter(
+    name: &str,
+    args: &[Value],
+) -> Option<std::result::Result<Value, minijinja::Error>> {
+    let float = |v: &Value| f64::try_from(v.clone()).ok();
+    let size = |v: &Value| usize::try_from(v.clone()).ok();
+    Some(match (name, args) {
+        ("yaml_block", [v, i]) => Ok(yaml_block(v.as_str()?, size(i)?)),
+        ("yaml_entries", [m, i]) => yaml_entries(m, size(i)?),
+        ("num", [x]) => Ok(num(float(x)?)),
+        ("n", [x]) => Ok(Value::from(crate::capacity::num(float(x)?))),
+        ("usd", [x]) => Ok(Value::from(crate::capacity::usd(float(x)?))),
+        ("thousands", [x]) => Ok(Value::from(crate::plan::fmt_num(float(x)?))),
+        _ => return None,
+    })
 }
 
 /// `{{ 30000.0 | num }}`: integers without a fraction, other numbers rounded to 3 places.
