@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::hash::BuildHasherDefault;
 
 use serde::de::DeserializeOwned;
 
@@ -162,9 +163,13 @@ fn run(
         .collect();
     let bytes = jobs.iter().map(|(_, _, text)| text.len()).sum();
     let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
+    let shapes = Shapes::default();
     let checked = par::map(&jobs, threads, |&(i, line, text)| {
         let light = fastyaml::parse_light(text);
-        if let Some((id, value)) = light.as_ref().and_then(|d| check_light(d, namespace, keep)) {
+        let fast = light
+            .as_ref()
+            .and_then(|d| check_light(d, namespace, keep, &shapes));
+        if let Some((id, value)) = fast {
             return (Some((id, Document { line, value })), Vec::new());
         }
         // Parsed already (it reads as `parse_document` would read it): not parsed twice.
@@ -215,12 +220,13 @@ fn check_light(
     doc: &fastyaml::Light,
     namespace: &str,
     keep: bool,
+    shapes: &Shapes,
 ) -> Option<(ObjectId, serde_json::Value)> {
     let id = ObjectId::of_light(doc)?;
     if !identity_problems(&id, namespace).is_empty() {
         return None;
     }
-    let clean = built_in(&id, Strict(doc)).unwrap_or(false);
+    let clean = shapes.clean(&id, doc);
     if !clean {
         return None;
     }
@@ -230,6 +236,146 @@ fn check_light(
         serde_json::Value::Null
     };
     Some((id, value))
+}
+
+/// The fast path's typed checks, remembered by the shape of the document.
+///
+/// Whether a built-in type deserializes from a document depends on its keys, the kind of
+/// each scalar (string, null, bool, or a number's class: within 32 bits or not, negative or
+/// not, beyond `i64`, fractional), and the content of a string in only two cases: the
+/// `apiVersion` and `kind` a resource type compares with its own, and the few types that
+/// parse a string (`Time` and `MicroTime` a timestamp, `ByteString` base64). Every other
+/// string field of the k8s-openapi types (names, `Quantity`, `IntOrString`, ...) accepts
+/// any string. So the shape of a document (its keys in order, each scalar replaced by its
+/// kind; `apiVersion` and `kind` values kept) is checked once, on a canonical document of
+/// that shape: every string `"x"` (neither a timestamp nor base64), every number one of its
+/// class. If the type accepts it, no field of the shape reads a string's content, and every
+/// document of that shape is accepted as the type would accept it; if not, each is
+/// deserialized itself, as before. The 1,000 deployments of a large environment have a
+/// handful of shapes: building and dropping a k8s-openapi object per document was most of
+/// the typed checks' cost (BENCHMARKS.md, step 36).
+#[derive(Default)]
+struct Shapes {
+    known: std::sync::Mutex<HashMap<Vec<u8>, bool, BuildHasherDefault<FxHasher>>>,
+}
+
+impl Shapes {
+    /// Whether the document's built-in type accepts it (`false` for other kinds).
+    fn clean(&self, id: &ObjectId, doc: &fastyaml::Light) -> bool {
+        let mut key = Vec::with_capacity(1024);
+        shape(doc, false, &mut key);
+        let known = self.known.lock().ok().and_then(|k| k.get(&key).copied());
+        match known {
+            Some(true) => true,
+            Some(false) => built_in(id, Strict(doc)).unwrap_or(false),
+            None => {
+                let clean = built_in(id, Strict(doc)).unwrap_or(false);
+                let general =
+                    clean && built_in(id, Strict(&canonical(doc, false))).unwrap_or(false);
+                if let Ok(mut k) = self.known.lock() {
+                    k.insert(key, general);
+                }
+                clean
+            }
+        }
+    }
+}
+
+/// Keys whose string values resource types compare with their own: kept in shapes.
+fn compared(key: &str) -> bool {
+    key == "apiVersion" || key == "kind"
+}
+
+/// Appends the shape of `doc` (see [`Shapes`]): `{key\0value...}`, `[...]`, and a byte per
+/// scalar kind; `keep` writes a string as itself.
+fn shape(doc: &fastyaml::Light, keep: bool, out: &mut Vec<u8>) {
+    use fastyaml::Light;
+    match doc {
+        Light::Null => out.push(b'n'),
+        Light::Bool(_) => out.push(b'b'),
+        Light::Number(n) => out.push(number_class(n).0),
+        Light::Str(s) if keep => {
+            out.push(b'S');
+            out.extend_from_slice(s.as_bytes());
+            out.push(0);
+        }
+        Light::Str(_) => out.push(b's'),
+        Light::Seq(items) => {
+            out.push(b'[');
+            items.iter().for_each(|item| shape(item, false, out));
+            out.push(b']');
+        }
+        Light::Map(entries) => {
+            out.push(b'{');
+            for (key, value) in entries {
+                out.extend_from_slice(key.as_bytes());
+                out.push(0);
+                shape(value, compared(key), out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// A number's class in [`shape`], and the number that stands for the class.
+fn number_class(n: &serde_json::Number) -> (u8, serde_json::Number) {
+    const BIG: i64 = 1 << 40;
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) if i32::try_from(i).is_ok() && i >= 0 => (b'i', 0.into()),
+        (Some(i), _) if i32::try_from(i).is_ok() => (b'j', (-1).into()),
+        (Some(i), _) if i >= 0 => (b'I', BIG.into()),
+        (Some(_), _) => (b'J', (-BIG).into()),
+        (None, Some(_)) => (b'u', u64::MAX.into()),
+        (None, None) => (b'f', serde_json::Number::from_f64(0.5).expect("finite")),
+    }
+}
+
+/// The canonical document of `doc`'s shape (see [`Shapes`]).
+fn canonical<'a>(doc: &fastyaml::Light<'a>, keep: bool) -> fastyaml::Light<'a> {
+    use fastyaml::Light;
+    match doc {
+        Light::Str(_) if !keep => Light::Str("x".into()),
+        Light::Number(n) => Light::Number(number_class(n).1),
+        Light::Seq(items) => Light::Seq(items.iter().map(|i| canonical(i, false)).collect()),
+        Light::Map(entries) => Light::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), canonical(v, compared(k))))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// FxHash (rustc's): shapes are hashed per document, and SipHash took longer than the
+/// lookup saves on small ones. Keys are compared in full, so a collision costs only time.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.add(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        }
+        let mut last = [0; 8];
+        last[..words.remainder().len()].copy_from_slice(words.remainder());
+        self.add(u64::from_le_bytes(last));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// A check of a document against one built-in Kubernetes type (see [`built_in`]).
@@ -462,6 +608,134 @@ mod tests {
         assert!(count > 100, "only {count} documents under out/");
     }
 
+    /// Every scalar of a document, by position, replaced with `with`.
+    fn variants<'a>(
+        doc: &fastyaml::Light<'a>,
+        with: &fastyaml::Light<'a>,
+    ) -> Vec<fastyaml::Light<'a>> {
+        use fastyaml::Light;
+        match doc {
+            Light::Seq(items) => (0..items.len())
+                .flat_map(|i| {
+                    variants(&items[i], with).into_iter().map(move |v| {
+                        let mut items = items.clone();
+                        items[i] = v;
+                        Light::Seq(items)
+                    })
+                })
+                .collect(),
+            Light::Map(entries) => (0..entries.len())
+                .flat_map(|i| {
+                    variants(&entries[i].1, with).into_iter().map(move |v| {
+                        let mut entries = entries.clone();
+                        entries[i].1 = v;
+                        Light::Map(entries)
+                    })
+                })
+                .collect(),
+            _ => vec![with.clone()],
+        }
+    }
+
+    /// Remembering checks by shape never changes an outcome: every scalar of every committed
+    /// built-in document, replaced in turn by strings a type could read differently
+    /// (timestamps, base64, empty, numbers as text) and numbers of every class, is accepted
+    /// through one shared cache exactly when deserializing it says so.
+    #[test]
+    fn checks_remembered_by_shape_agree_with_deserializing_every_document() {
+        use fastyaml::Light;
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("out/prod");
+        let number = |n: serde_json::Number| Light::Number(n);
+        let replacements = [
+            Light::Str("x".into()),
+            Light::Str("".into()),
+            Light::Str("2024-01-01T00:00:00Z".into()),
+            Light::Str("aGVsbG8=".into()),
+            Light::Str("8080".into()),
+            number(0.into()),
+            number(7.into()),
+            number((-3).into()),
+            number((1i64 << 40).into()),
+            number(u64::MAX.into()),
+            number(serde_json::Number::from_f64(2.5).unwrap()),
+            Light::Bool(true),
+            Light::Null,
+        ];
+        let shapes = Shapes::default();
+        let (mut checked, mut accepted) = (0, 0);
+        for (path, content) in crate::emit::read_tree(&out).unwrap() {
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = String::from_utf8(content).unwrap();
+            for (_, doc) in split_documents(&text) {
+                let Some(light) = fastyaml::parse_light(doc) else {
+                    continue;
+                };
+                let Some(id) = ObjectId::of_light(&light) else {
+                    continue;
+                };
+                if built_in(&id, Strict(&light)).is_none() {
+                    continue;
+                }
+                for with in &replacements {
+                    for v in variants(&light, with) {
+                        let Some(vid) = ObjectId::of_light(&v) else {
+                            continue;
+                        };
+                        let expected = built_in(&vid, Strict(&v)).unwrap_or(false);
+                        assert_eq!(
+                            shapes.clean(&vid, &v),
+                            expected,
+                            "{}: {v:?}",
+                            path.display()
+                        );
+                        checked += 1;
+                        accepted += usize::from(expected);
+                    }
+                }
+            }
+        }
+        assert!(
+            checked > 10_000 && accepted > 1_000,
+            "{checked} checked, {accepted} accepted"
+        );
+    }
+
+    /// The two string-parsing types: a document whose timestamp or base64 is valid is accepted
+    /// and one of the same shape whose value is not is rejected, whichever comes first.
+    #[test]
+    fn shapes_with_parsed_strings_are_checked_document_by_document() {
+        let doc = |metadata: &str, rest: &str| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: ns{metadata}}}\n{rest}"
+            )
+        };
+        let time = |t: &str| format!(", creationTimestamp: \"{t}\"");
+        let cases = [
+            (
+                doc("", "binaryData: {a: aGVsbG8=}\n"),
+                doc("", "binaryData: {a: hello}\n"),
+            ),
+            (
+                doc(&time("2024-01-01T00:00:00Z"), ""),
+                doc(&time("yesterday"), ""),
+            ),
+        ];
+        for (good, bad) in &cases {
+            let good = fastyaml::parse_light(good).unwrap();
+            let bad = fastyaml::parse_light(bad).unwrap();
+            let id = ObjectId::of_light(&good).unwrap();
+            for order in [[&good, &bad], [&bad, &good]] {
+                let shapes = Shapes::default();
+                for doc in order {
+                    let expected = std::ptr::eq(doc, &good);
+                    assert_eq!(shapes.clean(&id, doc), expected, "{doc:?}");
+                }
+            }
+        }
+    }
+
     /// The committed documents of the built-in kinds all take the borrowed fast path and read
     /// there as the owned parser reads them.
     #[test]
@@ -485,8 +759,8 @@ mod tests {
                 } else {
                     &id.namespace
                 };
-                let checked =
-                    fastyaml::parse_light(doc).and_then(|d| check_light(&d, namespace, true));
+                let checked = fastyaml::parse_light(doc)
+                    .and_then(|d| check_light(&d, namespace, true, &Shapes::default()));
                 let other = matches!(
                     id.kind.as_str(),
                     "PrometheusRule" | "NodePool" | "EC2NodeClass"
@@ -542,7 +816,7 @@ mod tests {
                         let text = m.join("\n") + "\n";
                         mutations += 1;
                         if fastyaml::parse_light(&text)
-                            .and_then(|d| check_light(&d, &id.namespace, false))
+                            .and_then(|d| check_light(&d, &id.namespace, false, &Shapes::default()))
                             .is_none()
                         {
                             rejected += 1;
