@@ -69,7 +69,15 @@ enum Check {
 struct Pattern {
     source: String,
     regex: OnceLock<Result<regex_lite::Regex, String>>,
+    /// Strings already matched: a large spec repeats the same quantities, durations and
+    /// paths in every service, and a regex-lite search costs thousands of instructions
+    /// (BENCHMARKS.md, step 37). Bounded, so unique strings cannot grow it without limit.
+    seen: std::sync::Mutex<HashMap<String, bool>>,
 }
+
+/// At most this many remembered strings per pattern, each at most `MEMO_LEN` bytes.
+const MEMO_ENTRIES: usize = 4096;
+const MEMO_LEN: usize = 128;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Type {
@@ -516,6 +524,23 @@ fn list(options: &[Value]) -> String {
 
 impl Pattern {
     fn is_match(&self, s: &str) -> bool {
+        if s.len() > MEMO_LEN {
+            return self.search(s);
+        }
+        let known = self.seen.lock().ok().and_then(|seen| seen.get(s).copied());
+        if let Some(known) = known {
+            return known;
+        }
+        let matched = self.search(s);
+        if let Ok(mut seen) = self.seen.lock()
+            && seen.len() < MEMO_ENTRIES
+        {
+            seen.insert(s.to_owned(), matched);
+        }
+        matched
+    }
+
+    fn search(&self, s: &str) -> bool {
         match self
             .regex
             .get_or_init(|| regex_lite::Regex::new(&self.source).map_err(|e| e.to_string()))
@@ -660,6 +685,7 @@ impl Compiler<'_> {
                         .ok_or_else(|| format!("{here}: expected a string"))?
                         .to_string(),
                     regex: OnceLock::new(),
+                    seen: Default::default(),
                 })),
                 "minLength" => Check::MinLength(count(v, key)?),
                 "maxLength" => Check::MaxLength(count(v, key)?),
