@@ -247,8 +247,8 @@ fn check_light(
 /// parse a string (`Time` and `MicroTime` a timestamp, `ByteString` base64). Every other
 /// string field of the k8s-openapi types (names, `Quantity`, `IntOrString`, ...) accepts
 /// any string. So the shape of a document (its keys in order, each scalar replaced by its
-/// kind; `apiVersion` and `kind` values kept) is checked once, on a canonical document of
-/// that shape: every string `"x"` (neither a timestamp nor base64), every number one of its
+/// kind; `apiVersion` and `kind` values kept) is checked once, when its second document
+/// comes, on a canonical document of that shape: every string `"x"` (neither a timestamp nor base64), every number one of its
 /// class. If the type accepts it, no field of the shape reads a string's content, and every
 /// document of that shape is accepted as the type would accept it; if not, each is
 /// deserialized itself, as before. The 1,000 deployments of a large environment have a
@@ -256,7 +256,18 @@ fn check_light(
 /// the typed checks' cost (BENCHMARKS.md, step 36).
 #[derive(Default)]
 struct Shapes {
-    known: std::sync::Mutex<HashMap<Vec<u8>, bool, BuildHasherDefault<FxHasher>>>,
+    known: std::sync::Mutex<HashMap<Vec<u8>, Shape, BuildHasherDefault<FxHasher>>>,
+}
+
+/// What is known of a shape.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Seen once: the canonical check waits for a second document of the shape (most shapes
+    /// of a small environment occur once).
+    Seen,
+    /// Its canonical document was checked: every document of the shape is accepted (`true`),
+    /// or each is checked itself (`false`).
+    General(bool),
 }
 
 impl Shapes {
@@ -265,19 +276,21 @@ impl Shapes {
         let mut key = Vec::with_capacity(1024);
         shape(doc, false, &mut key);
         let known = self.known.lock().ok().and_then(|k| k.get(&key).copied());
-        match known {
-            Some(true) => true,
-            Some(false) => built_in(id, Strict(doc)).unwrap_or(false),
-            None => {
-                let clean = built_in(id, Strict(doc)).unwrap_or(false);
-                let general =
-                    clean && built_in(id, Strict(&canonical(doc, false))).unwrap_or(false);
-                if let Ok(mut k) = self.known.lock() {
-                    k.insert(key, general);
-                }
-                clean
+        let clean = || built_in(id, Strict(doc)).unwrap_or(false);
+        let (clean, learned) = match known {
+            Some(Shape::General(true)) => return true,
+            Some(Shape::General(false)) => return clean(),
+            None => (clean(), Shape::Seen),
+            Some(Shape::Seen) => {
+                let clean = clean();
+                let canonical = || built_in(id, Strict(&canonical(doc, false)));
+                (clean, Shape::General(clean && canonical().unwrap_or(false)))
             }
+        };
+        if let Ok(mut k) = self.known.lock() {
+            k.insert(key, learned);
         }
+        clean
     }
 }
 
@@ -703,7 +716,7 @@ mod tests {
     }
 
     /// The two string-parsing types: a document whose timestamp or base64 is valid is accepted
-    /// and one of the same shape whose value is not is rejected, whichever comes first.
+    /// and one of the same shape whose value is not is rejected, in any order.
     #[test]
     fn shapes_with_parsed_strings_are_checked_document_by_document() {
         let doc = |metadata: &str, rest: &str| {
@@ -726,7 +739,12 @@ mod tests {
             let good = fastyaml::parse_light(good).unwrap();
             let bad = fastyaml::parse_light(bad).unwrap();
             let id = ObjectId::of_light(&good).unwrap();
-            for order in [[&good, &bad], [&bad, &good]] {
+            // A shape is judged on its second document: each place for the invalid one.
+            for order in [
+                [&good, &good, &bad],
+                [&good, &bad, &good],
+                [&bad, &good, &good],
+            ] {
                 let shapes = Shapes::default();
                 for doc in order {
                     let expected = std::ptr::eq(doc, &good);
