@@ -621,6 +621,21 @@ mod tests {
         assert!(count > 100, "only {count} documents under out/");
     }
 
+    /// The documents of the committed `out/prod/*.yaml` files, with their file.
+    fn prod_documents() -> Vec<(std::path::PathBuf, String)> {
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("out/prod");
+        let mut docs = Vec::new();
+        for (path, content) in crate::emit::read_tree(&out).unwrap() {
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = String::from_utf8(content).unwrap();
+                for (_, doc) in split_documents(&text) {
+                    docs.push((path.clone(), doc.to_string()));
+                }
+            }
+        }
+        docs
+    }
+
     /// Every scalar of a document, by position, replaced with `with`.
     fn variants<'a>(
         doc: &fastyaml::Light<'a>,
@@ -657,7 +672,6 @@ mod tests {
     #[test]
     fn checks_remembered_by_shape_agree_with_deserializing_every_document() {
         use fastyaml::Light;
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("out/prod");
         let number = |n: serde_json::Number| Light::Number(n);
         let replacements = [
             Light::Str("x".into()),
@@ -676,36 +690,26 @@ mod tests {
         ];
         let shapes = Shapes::default();
         let (mut checked, mut accepted) = (0, 0);
-        for (path, content) in crate::emit::read_tree(&out).unwrap() {
-            if path.extension().is_none_or(|e| e != "yaml") {
+        for (path, doc) in prod_documents() {
+            let Some(light) = fastyaml::parse_light(&doc) else {
+                continue;
+            };
+            let Some(id) = ObjectId::of_light(&light) else {
+                continue;
+            };
+            if built_in(&id, Strict(&light)).is_none() {
                 continue;
             }
-            let text = String::from_utf8(content).unwrap();
-            for (_, doc) in split_documents(&text) {
-                let Some(light) = fastyaml::parse_light(doc) else {
-                    continue;
-                };
-                let Some(id) = ObjectId::of_light(&light) else {
-                    continue;
-                };
-                if built_in(&id, Strict(&light)).is_none() {
-                    continue;
-                }
-                for with in &replacements {
-                    for v in variants(&light, with) {
-                        let Some(vid) = ObjectId::of_light(&v) else {
-                            continue;
-                        };
-                        let expected = built_in(&vid, Strict(&v)).unwrap_or(false);
-                        assert_eq!(
-                            shapes.clean(&vid, &v),
-                            expected,
-                            "{}: {v:?}",
-                            path.display()
-                        );
-                        checked += 1;
-                        accepted += usize::from(expected);
-                    }
+            for with in &replacements {
+                for v in variants(&light, with) {
+                    let Some(vid) = ObjectId::of_light(&v) else {
+                        continue;
+                    };
+                    let expected = built_in(&vid, Strict(&v)).unwrap_or(false);
+                    let got = shapes.clean(&vid, &v);
+                    assert_eq!(got, expected, "{}: {v:?}", path.display());
+                    checked += 1;
+                    accepted += usize::from(expected);
                 }
             }
         }
@@ -803,49 +807,42 @@ mod tests {
     /// committed document of each kind (renamed keys, values of every other type).
     #[test]
     fn light_path_passes_only_what_the_full_check_passes() {
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("out/prod");
         let mut seen = std::collections::BTreeSet::new();
         let (mut mutations, mut rejected) = (0, 0);
-        for (path, content) in crate::emit::read_tree(&out).unwrap() {
-            if path.extension().is_none_or(|e| e != "yaml") {
+        for (_, doc) in prod_documents() {
+            let Some(id) = parse_document(&doc).ok().and_then(|v| ObjectId::of(&v)) else {
+                continue;
+            };
+            if !seen.insert(id.kind.clone()) {
                 continue;
             }
-            let text = String::from_utf8(content).unwrap();
-            for (_, doc) in split_documents(&text) {
-                let Some(id) = parse_document(doc).ok().and_then(|v| ObjectId::of(&v)) else {
-                    continue;
-                };
-                if !seen.insert(id.kind.clone()) {
-                    continue;
+            let lines: Vec<&str> = doc.lines().collect();
+            for (i, l) in lines.iter().enumerate() {
+                let Some(colon) = l.find(": ") else { continue };
+                let (key, _) = l.split_at(colon);
+                let mut variants = vec![format!("{key}x: 1")];
+                for v in [
+                    "\"x\"", "1", "1.5", "-1", "[]", "{}", "null", "true", "[1]", "{a: 1}",
+                ] {
+                    variants.push(format!("{key}: {v}"));
                 }
-                let lines: Vec<&str> = doc.lines().collect();
-                for (i, l) in lines.iter().enumerate() {
-                    let Some(colon) = l.find(": ") else { continue };
-                    let (key, _) = l.split_at(colon);
-                    let mut variants = vec![format!("{key}x: 1")];
-                    for v in [
-                        "\"x\"", "1", "1.5", "-1", "[]", "{}", "null", "true", "[1]", "{a: 1}",
-                    ] {
-                        variants.push(format!("{key}: {v}"));
+                for variant in variants {
+                    let mut m = lines.clone();
+                    m[i] = &variant;
+                    let text = m.join("\n") + "\n";
+                    mutations += 1;
+                    if fastyaml::parse_light(&text)
+                        .and_then(|d| check_light(&d, &id.namespace, false, &Shapes::default()))
+                        .is_none()
+                    {
+                        rejected += 1;
+                        continue;
                     }
-                    for variant in variants {
-                        let mut m = lines.clone();
-                        m[i] = &variant;
-                        let text = m.join("\n") + "\n";
-                        mutations += 1;
-                        if fastyaml::parse_light(&text)
-                            .and_then(|d| check_light(&d, &id.namespace, false, &Shapes::default()))
-                            .is_none()
-                        {
-                            rejected += 1;
-                            continue;
-                        }
-                        let value = parse_document(&text).unwrap();
-                        let full = ObjectId::of(&value)
-                            .map(|id2| check_object(&id2, &value, &id.namespace))
-                            .map(|p| p.into_iter().map(|p| p.message).collect::<Vec<_>>());
-                        assert_eq!(full, Some(vec![]), "light path passed:\n{text}");
-                    }
+                    let value = parse_document(&text).unwrap();
+                    let full = ObjectId::of(&value)
+                        .map(|id2| check_object(&id2, &value, &id.namespace))
+                        .map(|p| p.into_iter().map(|p| p.message).collect::<Vec<_>>());
+                    assert_eq!(full, Some(vec![]), "light path passed:\n{text}");
                 }
             }
         }
