@@ -98,13 +98,6 @@ fn ident(name: &str) -> String {
         .collect()
 }
 
-fn auto_escapes(name: &str) -> bool {
-    let name = name.strip_suffix(".j2").unwrap_or(name);
-    [".yaml", ".yml", ".json", ".json5", ".js"]
-        .iter()
-        .any(|x| name.ends_with(x))
-}
-
 impl Gen<'_> {
     fn template(&mut self, name: &str, source: &str) -> Out {
         let ast = minijinja::machinery::parse(source, name, syntax())
@@ -295,7 +288,8 @@ impl Gen<'_> {
                 if self.including.contains(&name) {
                     return Err(format!("{name} includes itself"));
                 }
-                if auto_escapes(&name) != auto_escapes(&self.including[0]) {
+                let escape = minijinja::default_auto_escape_callback;
+                if escape(&name) != escape(&self.including[0]) {
                     return Err(format!("{name} escapes differently"));
                 }
                 self.included.insert(name.clone());
@@ -322,15 +316,31 @@ impl Gen<'_> {
             .map(|(_, local)| local.as_str())
     }
 
+    /// The Rust local of `expr` when it is a name bound by `for`, `with` or `set`.
+    fn local_of(&self, expr: &Expr<'_>) -> Option<String> {
+        match expr {
+            Expr::Var(v) => self
+                .lookup(v.id)
+                .filter(|local| *local != SET_IN_IF)
+                .map(str::to_owned),
+            _ => None,
+        }
+    }
+
     /// A Rust expression of type `&Value`: a name's local itself, not a copy.
     fn expr_ref(&mut self, expr: &Expr<'_>) -> Out<String> {
-        if let Expr::Var(v) = expr
-            && let Some(local) = self.lookup(v.id)
-            && local != SET_IN_IF
-        {
-            return Ok(format!("&{local}"));
+        match self.local_of(expr) {
+            Some(local) => Ok(format!("&{local}")),
+            None => Ok(format!("&{}", self.expr(expr)?)),
         }
-        Ok(format!("&{}", self.expr(expr)?))
+    }
+
+    /// A method receiver of type `Value`: a name's local itself, not a copy.
+    fn receiver(&mut self, expr: &Expr<'_>) -> Out<String> {
+        match self.local_of(expr) {
+            Some(local) => Ok(local),
+            None => Ok(format!("({})", self.expr(expr)?)),
+        }
     }
 
     /// A Rust expression of type `Value` (it may use `?`).
@@ -365,11 +375,11 @@ impl Gen<'_> {
                         other => return Err(format!("`loop.{other}`")),
                     }
                 }
-                inner => format!("rt::attr({}, {:?})?", self.expr_ref(inner)?, a.name),
+                inner => format!("{}.get_attr({:?})?", self.receiver(inner)?, a.name),
             },
             Expr::GetItem(i) => format!(
-                "rt::item({}, {})?",
-                self.expr_ref(&i.expr)?,
+                "{}.get_item({})?",
+                self.receiver(&i.expr)?,
                 self.expr_ref(&i.subscript_expr)?
             ),
             Expr::UnaryOp(u) => match u.op {
@@ -397,25 +407,6 @@ impl Gen<'_> {
                     ast::BinOpKind::Gte => format!("Value::from({l} >= {r})"),
                     ast::BinOpKind::In => format!("rt::contains(&{r}, &{l})?"),
                     _ => return Err(format!("unsupported operator {:?}", b.op)),
-                }
-            }
-            Expr::Compare(c) => {
-                let [op] = c.ops.as_slice() else {
-                    return Err("a chained comparison".into());
-                };
-                let (l, r) = (self.expr(&c.expr)?, self.expr(&op.expr)?);
-                let cmp = |sym: &str| format!("Value::from({l} {sym} {r})");
-                match op.op {
-                    ast::CompareOpKind::Eq => cmp("=="),
-                    ast::CompareOpKind::Ne => cmp("!="),
-                    ast::CompareOpKind::Lt => cmp("<"),
-                    ast::CompareOpKind::Lte => cmp("<="),
-                    ast::CompareOpKind::Gt => cmp(">"),
-                    ast::CompareOpKind::Gte => cmp(">="),
-                    ast::CompareOpKind::In => format!("rt::contains(&{r}, &{l})?"),
-                    ast::CompareOpKind::NotIn => {
-                        format!("Value::from(!rt::contains(&{r}, &{l})?.is_true())")
-                    }
                 }
             }
             Expr::IfExpr(i) => {

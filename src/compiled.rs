@@ -9,8 +9,6 @@
 //! [`crate::render`] then renders that template with minijinja, so a compiled template never
 //! reports an error of its own. A test renders every file both ways and compares the bytes.
 
-use std::fmt::Write as _;
-
 use minijinja::value::{ObjectRepr, ValueIter};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, Value};
 
@@ -69,22 +67,11 @@ impl Cx<'_, '_> {
         self.out.push_str(text);
     }
 
-    /// `{{ value }}`: strings and integers as [`crate::render`]'s formatter writes them
-    /// (JSON-quoted under JSON escaping, else as they are; safe strings always as they are),
-    /// anything else through the formatter.
+    /// `{{ value }}`: as the environment's formatter writes it.
     fn emit(&mut self, value: Value) -> Result<(), Error> {
         let json = matches!(self.state.auto_escape(), AutoEscape::Json);
-        if let Some(s) = value.as_str() {
-            if json && !value.is_safe() {
-                return crate::render::write_json_str(&mut self.out, s).map_err(Error::from);
-            }
-            self.out.push_str(s);
-            return Ok(());
-        }
-        if value.is_integer()
-            && let Some(n) = value.as_i64()
-        {
-            return write!(self.out, "{n}").map_err(Error::from);
+        if let Some(written) = crate::render::write_simple(&mut self.out, json, &value) {
+            return written.map_err(Error::from);
         }
         let text = self.state.format(value)?;
         self.out.push_str(&text);
@@ -146,14 +133,6 @@ fn unsupported(what: &str) -> Error {
 /// What the generated functions call besides [`Cx`].
 mod rt {
     use super::*;
-
-    pub fn attr(value: &Value, name: &str) -> Result<Value, Error> {
-        value.get_attr(name)
-    }
-
-    pub fn item(value: &Value, key: &Value) -> Result<Value, Error> {
-        value.get_item(key)
-    }
 
     /// `{% if value %}` in strict mode: undefined is an error.
     pub fn truthy(value: &Value) -> Result<bool, Error> {

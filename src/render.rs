@@ -388,24 +388,38 @@ fn literal_block_safe(value: &str) -> bool {
 
 /// Writes `{{ value }}`. minijinja's JSON auto-escape serializes every value to a fresh
 /// string before writing it; strings and integers, most values in manifests, are written
-/// here directly, byte for byte as the JSON path writes them. Everything else (safe
-/// strings, floats, sequences, undefined) takes minijinja's path.
+/// here directly ([`write_simple`]). Everything else (floats, sequences, undefined) takes
+/// minijinja's path.
 fn format_value(
     out: &mut Output,
     state: &mut State,
     value: &Value,
 ) -> std::result::Result<(), minijinja::Error> {
-    if matches!(state.auto_escape(), AutoEscape::Json) && !value.is_safe() {
-        if let Some(s) = value.as_str() {
-            return write_json_str(out, s).map_err(minijinja::Error::from);
-        }
-        if value.is_integer()
-            && let Some(n) = value.as_i64()
-        {
-            return write!(out, "{n}").map_err(minijinja::Error::from);
-        }
+    let json = matches!(state.auto_escape(), AutoEscape::Json);
+    match write_simple(out, json, value) {
+        Some(written) => written.map_err(minijinja::Error::from),
+        None => minijinja::escape_formatter(out, state, value),
     }
-    minijinja::escape_formatter(out, state, value)
+}
+
+/// Writes a string or an integer byte for byte as minijinja's formatter does (`json`: under
+/// JSON auto-escape, else none): a safe string as it is, another string JSON-quoted under
+/// JSON escaping and as it is otherwise, an integer in decimal. `None` for other values. The
+/// compiled templates write values with it too.
+pub(crate) fn write_simple(
+    out: &mut impl std::fmt::Write,
+    json: bool,
+    value: &Value,
+) -> Option<std::fmt::Result> {
+    if let Some(s) = value.as_str() {
+        return Some(if json && !value.is_safe() {
+            write_json_str(out, s)
+        } else {
+            out.write_str(s)
+        });
+    }
+    let n = value.as_i64().filter(|_| value.is_integer())?;
+    Some(write!(out, "{n}"))
 }
 
 /// `s` as a JSON string, as auto-escape writes it: between quotes as it is when no byte
