@@ -99,13 +99,22 @@ fn ident(name: &str) -> String {
 }
 
 impl Gen<'_> {
+    /// Generates the statements of template `name` (a template, or a partial it includes).
     fn template(&mut self, name: &str, source: &str) -> Out {
         let ast = minijinja::machinery::parse(source, name, syntax())
-            .map_err(|e| format!("does not parse: {e}"))?;
+            .map_err(|e| format!("{name} does not parse: {e}"))?;
         let Stmt::Template(t) = ast else {
-            return Err("no template root".into());
+            return Err(format!("{name} has no template root"));
         };
         self.stmts(&t.children)
+    }
+
+    /// Runs `f` and returns the code it generated instead of appending it.
+    fn capture(&mut self, f: impl FnOnce(&mut Self) -> Out) -> Out<String> {
+        let outer = std::mem::take(&mut self.code);
+        let result = f(self);
+        let inner = std::mem::replace(&mut self.code, outer);
+        result.map(|()| inner)
     }
 
     fn local(&mut self, name: &str) -> String {
@@ -179,43 +188,41 @@ impl Gen<'_> {
                     if let Some(any) = &any {
                         g.line(&format!("let mut {any} = false;"));
                     }
-                    // Counted only if the body reads `loop.*` (known once it is generated).
-                    let header = g.code.len();
-                    g.line(&format!("for item in rt::iterate({iter})? {{"));
-                    let plain = g.code.split_off(header);
+                    // The body first: whether it reads `loop.*` decides how the loop counts.
                     g.scopes.push(Vec::new());
-                    match &f.target {
-                        Expr::Var(v) => {
-                            let local = g.local(v.id);
-                            g.line(&format!("let {local} = item;"));
-                        }
-                        Expr::List(list) => {
-                            let mut names = Vec::new();
-                            for item in &list.items {
-                                let Expr::Var(v) = item else {
-                                    return Err("a loop target that is not a name".into());
-                                };
-                                names.push(g.local(v.id));
+                    let body = g.capture(|g| {
+                        match &f.target {
+                            Expr::Var(v) => {
+                                let local = g.local(v.id);
+                                g.line(&format!("let {local} = item;"));
                             }
-                            g.line(&format!(
-                                "let [{}] = rt::unpack::<{}>(item)?;",
-                                names.join(", "),
-                                names.len()
-                            ));
+                            Expr::List(list) => {
+                                let mut names = Vec::new();
+                                for item in &list.items {
+                                    let Expr::Var(v) = item else {
+                                        return Err("a loop target that is not a name".into());
+                                    };
+                                    names.push(g.local(v.id));
+                                }
+                                g.line(&format!(
+                                    "let [{}] = rt::unpack::<{}>(item)?;",
+                                    names.join(", "),
+                                    names.len()
+                                ));
+                            }
+                            _ => return Err("a loop target that is not a name".into()),
                         }
-                        _ => return Err("a loop target that is not a name".into()),
-                    }
-                    if let Some(filter) = &f.filter_expr {
-                        let test = g.expr_ref(filter)?;
-                        g.line(&format!("if !rt::truthy({test})? {{ continue; }}"));
-                    }
-                    if let Some(any) = &any {
-                        g.line(&format!("{any} = true;"));
-                    }
-                    let body = g.code.split_off(header);
-                    g.stmts(&f.body)?;
-                    let body = body + &g.code.split_off(header);
+                        if let Some(filter) = &f.filter_expr {
+                            let test = g.expr_ref(filter)?;
+                            g.line(&format!("if !rt::truthy({test})? {{ continue; }}"));
+                        }
+                        if let Some(any) = &any {
+                            g.line(&format!("{any} = true;"));
+                        }
+                        g.stmts(&f.body)
+                    });
                     g.scopes.pop();
+                    let body = body?;
                     match g.loops.last() {
                         Some(Some((i, true))) => {
                             let i = i.clone();
@@ -227,7 +234,7 @@ impl Gen<'_> {
                                 "for ({i}, item) in items.into_iter().enumerate() {{"
                             ));
                         }
-                        _ => g.code.push_str(&plain),
+                        _ => g.line(&format!("for item in rt::iterate({iter})? {{")),
                     }
                     g.code.push_str(&body);
                     g.line("}");
@@ -294,12 +301,7 @@ impl Gen<'_> {
                 }
                 self.included.insert(name.clone());
                 self.including.push(name.clone());
-                let ast = minijinja::machinery::parse(source, &name, syntax())
-                    .map_err(|e| format!("{name} does not parse: {e}"))?;
-                let Stmt::Template(t) = ast else {
-                    return Err("no template root".into());
-                };
-                self.scoped(|g| g.stmts(&t.children))?;
+                self.scoped(|g| g.template(&name, source))?;
                 self.including.pop();
             }
             _ => return Err(format!("unsupported statement {stmt:?}")),

@@ -248,10 +248,10 @@ fn check_light(
 /// string field of the k8s-openapi types (names, `Quantity`, `IntOrString`, ...) accepts
 /// any string. So the shape of a document (its keys in order, each scalar replaced by its
 /// kind; `apiVersion` and `kind` values kept) is checked once, when its second document
-/// comes, on a canonical document of that shape: every string `"x"` (neither a timestamp nor base64), every number one of its
-/// class. If the type accepts it, no field of the shape reads a string's content, and every
-/// document of that shape is accepted as the type would accept it; if not, each is
-/// deserialized itself, as before. The 1,000 deployments of a large environment have a
+/// comes, on a canonical document of that shape: every string `"x"` (neither a timestamp
+/// nor base64), every number one of its class. If the type accepts it, no field of the
+/// shape reads a string's content, and every document of that shape is accepted as the type
+/// would accept it; if not, each is deserialized itself, as before. The 1,000 deployments of a large environment have a
 /// handful of shapes: building and dropping a k8s-openapi object per document was most of
 /// the typed checks' cost (BENCHMARKS.md, step 36).
 #[derive(Default)]
@@ -273,6 +273,10 @@ enum Shape {
 impl Shapes {
     /// Whether the document's built-in type accepts it (`false` for other kinds).
     fn clean(&self, id: &ObjectId, doc: &fastyaml::Light) -> bool {
+        // Other kinds (the PrometheusRule: one document of megabytes) have no shape to learn.
+        if built_in(id, Known).is_none() {
+            return false;
+        }
         let mut key = Vec::with_capacity(1024);
         shape(doc, false, &mut key);
         let known = self.known.lock().ok().and_then(|k| k.get(&key).copied());
@@ -406,6 +410,14 @@ impl TypedCheck for Strict<'_, '_> {
     fn check<T: DeserializeOwned>(self) -> bool {
         fastyaml::deserialize_strict::<T>(self.0).is_some()
     }
+}
+
+/// No check: whether the kind is built in at all.
+struct Known;
+
+impl TypedCheck for Known {
+    type Outcome = ();
+    fn check<T: DeserializeOwned>(self) {}
 }
 
 /// The full check: every problem, with its field path (see [`typed`]).
