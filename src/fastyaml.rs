@@ -61,7 +61,6 @@
 
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::marker::PhantomData;
 
 use crate::error::{FileId, Loc};
 use crate::load::{self, Node};
@@ -88,7 +87,7 @@ pub enum ParseOutcome {
 
 /// Parses a multi-document YAML stream, or reports that it is outside the subset.
 pub fn parse_stream(text: &str) -> ParseOutcome {
-    match Parser::<Value>::new(text).and_then(Parser::stream) {
+    match Parser::new(text, Json).and_then(|mut p| p.stream()) {
         Ok(docs) => ParseOutcome::Parsed(
             docs.into_iter()
                 .map(|(value, start_line)| Document { value, start_line })
@@ -106,7 +105,7 @@ pub fn parse_stream(text: &str) -> ParseOutcome {
 /// YAML 1.1 and 1.2 readers could take differently (`yes`, `010`, `1e3`, `0x1f`, `.5`,
 /// `1_000`). The loader then uses serde-saphyr, whose messages name what is wrong.
 pub fn parse_spec(text: &str) -> Option<Node> {
-    let mut docs = Parser::<Node>::new(text).and_then(Parser::stream).ok()?;
+    let mut docs = Parser::new(text, Spec).and_then(|mut p| p.stream()).ok()?;
     let (root, _) = docs.pop().filter(|_| docs.is_empty())?;
     matches!(root.value, load::Value::Map(_)).then_some(root)
 }
@@ -119,60 +118,73 @@ type Res<T> = Result<T, (usize, &'static str)>;
 
 /// 1-based line and column (in characters) of a node, for [`Build`]s that keep it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct Pos {
+pub(crate) struct Pos {
     line: usize,
     col: usize,
 }
 
-/// What the parser builds: the JSON value Kubernetes reads from a rendered manifest, or a
-/// spec's located tree.
-trait Build<'a>: Sized {
+/// What the parser builds, event by event in document order: the JSON value Kubernetes reads
+/// from a rendered manifest ([`Json`]), verify's borrowed [`Light`] value ([`Lights`]), a
+/// spec's located tree ([`Spec`]), or only what verify remembers of a document (its
+/// `Scan`, which builds nothing).
+pub(crate) trait Build<'a> {
+    type Value;
     type Map: Default;
-    /// A mapping key; quoted keys arrive as [`Cow`]s.
-    type Key: From<Cow<'a, str>>;
+    type Key;
     /// A spec: nodes keep their position, scalars resolve like YAML 1.2, and the constructs
     /// listed at [`parse_spec`] are left to the full parser.
     const SPEC: bool;
     /// A plain scalar, or why the full parser should read it.
-    fn plain(s: &'a str, at: Pos) -> Result<Self, &'static str>;
+    fn plain(&mut self, s: &'a str, at: Pos) -> Result<Self::Value, &'static str>;
     /// A plain mapping key (keys are strings).
-    fn plain_key(s: &'a str) -> Result<Self::Key, &'static str>;
-    fn string(s: Cow<'a, str>, at: Pos) -> Self;
+    fn plain_key(&mut self, s: &'a str) -> Result<Self::Key, &'static str>;
+    fn quoted_key(&mut self, s: Cow<'a, str>) -> Self::Key;
+    fn string(&mut self, s: Cow<'a, str>, at: Pos) -> Self::Value;
     /// The value of a `key:` or `-` with nothing after or below it.
-    fn empty() -> Result<Self, &'static str>;
-    fn seq(items: Vec<Self>, at: Pos) -> Self;
+    fn empty(&mut self) -> Result<Self::Value, &'static str>;
+    /// A sequence (`true`) or mapping begins; its entries follow, then [`Build::seq`] or
+    /// [`Build::map`] ends it.
+    fn open(&mut self, _seq: bool) {}
+    fn seq(&mut self, items: Vec<Self::Value>, at: Pos) -> Self::Value;
     /// Adds an entry; `false` when the key is already there.
-    fn insert(map: &mut Self::Map, key: Self::Key, key_at: Pos, value: Self) -> bool;
-    fn map(map: Self::Map, at: Pos) -> Result<Self, &'static str>;
-    fn pos(&self) -> Pos;
+    fn insert(&mut self, map: &mut Self::Map, key: Self::Key, at: Pos, value: Self::Value) -> bool;
+    fn map(&mut self, map: Self::Map, at: Pos) -> Result<Self::Value, &'static str>;
+    fn pos(value: &Self::Value) -> Pos;
 }
 
-impl<'a> Build<'a> for Value {
+/// Builds `serde_json` values.
+struct Json;
+
+impl<'a> Build<'a> for Json {
+    type Value = Value;
     type Map = Map<String, Value>;
     type Key = String;
     const SPEC: bool = false;
-    fn plain(s: &str, _: Pos) -> Result<Self, &'static str> {
+    fn plain(&mut self, s: &str, _: Pos) -> Result<Value, &'static str> {
         Ok(resolve_plain(s)?.unwrap_or_else(|| Value::String(s.to_owned())))
     }
-    fn plain_key(s: &str) -> Result<String, &'static str> {
+    fn plain_key(&mut self, s: &str) -> Result<String, &'static str> {
         string_key(s).map(str::to_owned)
     }
-    fn string(s: Cow<'a, str>, _: Pos) -> Self {
+    fn quoted_key(&mut self, s: Cow<'a, str>) -> String {
+        s.into_owned()
+    }
+    fn string(&mut self, s: Cow<'a, str>, _: Pos) -> Value {
         Value::String(s.into_owned())
     }
-    fn empty() -> Result<Self, &'static str> {
+    fn empty(&mut self) -> Result<Value, &'static str> {
         Ok(Value::Null)
     }
-    fn seq(items: Vec<Self>, _: Pos) -> Self {
+    fn seq(&mut self, items: Vec<Value>, _: Pos) -> Value {
         Value::Array(items)
     }
-    fn insert(map: &mut Self::Map, key: String, _: Pos, value: Self) -> bool {
+    fn insert(&mut self, map: &mut Self::Map, key: String, _: Pos, value: Value) -> bool {
         map.insert(key, value).is_none()
     }
-    fn map(map: Self::Map, _: Pos) -> Result<Self, &'static str> {
+    fn map(&mut self, map: Self::Map, _: Pos) -> Result<Value, &'static str> {
         Ok(Value::Object(map))
     }
-    fn pos(&self) -> Pos {
+    fn pos(_: &Value) -> Pos {
         Pos::default()
     }
 }
@@ -195,9 +207,16 @@ pub enum Light<'a> {
 /// Parses a stream that holds exactly one document into a [`Light`] value; `None` when it
 /// holds another number of documents or is outside the subset (see [`parse_stream`]).
 pub fn parse_light(text: &str) -> Option<Light<'_>> {
-    let mut docs = Parser::<Light>::new(text).and_then(Parser::stream).ok()?;
+    parse_one(text, Lights).map(|(doc, _)| doc)
+}
+
+/// Parses a stream that holds exactly one document with `build`; returns what it built and
+/// the builder. `None` as for [`parse_light`].
+pub(crate) fn parse_one<'a, B: Build<'a>>(text: &'a str, build: B) -> Option<(B::Value, B)> {
+    let mut parser = Parser::new(text, build).ok()?;
+    let mut docs = parser.stream().ok()?;
     let (doc, _) = docs.pop().filter(|_| docs.is_empty())?;
-    Some(doc)
+    Some((doc, parser.build))
 }
 
 impl<'a> Light<'a> {
@@ -260,11 +279,15 @@ fn surely_string(s: &str) -> bool {
 
 type LightMap<'a> = Vec<(Cow<'a, str>, Light<'a>)>;
 
-impl<'a> Build<'a> for Light<'a> {
+/// Builds [`Light`] values.
+pub(crate) struct Lights;
+
+impl<'a> Build<'a> for Lights {
+    type Value = Light<'a>;
     type Map = LightMap<'a>;
     type Key = Cow<'a, str>;
     const SPEC: bool = false;
-    fn plain(s: &'a str, _: Pos) -> Result<Self, &'static str> {
+    fn plain(&mut self, s: &'a str, _: Pos) -> Result<Light<'a>, &'static str> {
         if surely_string(s) {
             return Ok(Light::Str(Cow::Borrowed(s)));
         }
@@ -275,31 +298,34 @@ impl<'a> Build<'a> for Light<'a> {
             Some(_) => Light::Null, // the one other value a plain scalar resolves to
         })
     }
-    fn plain_key(s: &'a str) -> Result<Self::Key, &'static str> {
+    fn plain_key(&mut self, s: &'a str) -> Result<Self::Key, &'static str> {
         if surely_string(s) {
             return Ok(Cow::Borrowed(s));
         }
         string_key(s).map(Cow::Borrowed)
     }
-    fn string(s: Cow<'a, str>, _: Pos) -> Self {
+    fn quoted_key(&mut self, s: Cow<'a, str>) -> Self::Key {
+        s
+    }
+    fn string(&mut self, s: Cow<'a, str>, _: Pos) -> Light<'a> {
         Light::Str(s)
     }
-    fn empty() -> Result<Self, &'static str> {
+    fn empty(&mut self) -> Result<Light<'a>, &'static str> {
         Ok(Light::Null)
     }
-    fn seq(items: Vec<Self>, _: Pos) -> Self {
+    fn seq(&mut self, items: Vec<Light<'a>>, _: Pos) -> Light<'a> {
         Light::Seq(items)
     }
-    fn insert(map: &mut LightMap<'a>, key: Self::Key, _: Pos, value: Self) -> bool {
+    fn insert(&mut self, map: &mut LightMap<'a>, key: Self::Key, _: Pos, value: Light<'a>) -> bool {
         let fresh = fresh_key(map.iter().map(|(k, _)| k.as_ref()), &key);
         map.push((key, value));
         fresh
     }
-    fn map(map: LightMap<'a>, _: Pos) -> Result<Self, &'static str> {
+    fn map(&mut self, map: LightMap<'a>, _: Pos) -> Result<Light<'a>, &'static str> {
         no_duplicate_keys(map.iter().map(|(k, _)| k.as_ref()))?;
         Ok(Light::Map(map))
     }
-    fn pos(&self) -> Pos {
+    fn pos(_: &Light<'a>) -> Pos {
         Pos::default()
     }
 }
@@ -421,41 +447,48 @@ fn node(value: load::Value, at: Pos) -> Node {
     }
 }
 
-impl<'a> Build<'a> for Node {
+/// Builds a spec's located tree.
+struct Spec;
+
+impl<'a> Build<'a> for Spec {
+    type Value = Node;
     type Map = Vec<(String, Loc, Node)>;
     type Key = String;
     const SPEC: bool = true;
-    fn plain(s: &str, at: Pos) -> Result<Self, &'static str> {
+    fn plain(&mut self, s: &str, at: Pos) -> Result<Node, &'static str> {
         spec_plain(s).map(|v| node(v, at))
     }
-    fn plain_key(s: &str) -> Result<String, &'static str> {
+    fn plain_key(&mut self, s: &str) -> Result<String, &'static str> {
         match spec_plain(s)? {
             load::Value::Str(k) => Ok(k),
             _ => Err("plain key that is not a string"),
         }
     }
-    fn string(s: Cow<'a, str>, at: Pos) -> Self {
+    fn quoted_key(&mut self, s: Cow<'a, str>) -> String {
+        s.into_owned()
+    }
+    fn string(&mut self, s: Cow<'a, str>, at: Pos) -> Node {
         node(load::Value::Str(s.into_owned()), at)
     }
-    fn empty() -> Result<Self, &'static str> {
+    fn empty(&mut self) -> Result<Node, &'static str> {
         Err("empty value")
     }
-    fn seq(items: Vec<Self>, at: Pos) -> Self {
+    fn seq(&mut self, items: Vec<Node>, at: Pos) -> Node {
         node(load::Value::Seq(items), at)
     }
-    fn insert(map: &mut Self::Map, key: String, key_at: Pos, value: Self) -> bool {
+    fn insert(&mut self, map: &mut Self::Map, key: String, key_at: Pos, value: Node) -> bool {
         let fresh = fresh_key(map.iter().map(|(k, _, _)| k.as_str()), &key);
         map.push((key, loc(key_at), value));
         fresh
     }
-    fn map(map: Self::Map, at: Pos) -> Result<Self, &'static str> {
+    fn map(&mut self, map: Self::Map, at: Pos) -> Result<Node, &'static str> {
         no_duplicate_keys(map.iter().map(|(k, _, _)| k.as_str()))?;
         Ok(node(load::Value::Map(map), at))
     }
-    fn pos(&self) -> Pos {
+    fn pos(value: &Node) -> Pos {
         Pos {
-            line: self.loc.line as usize,
-            col: self.loc.col as usize,
+            line: value.loc.line as usize,
+            col: value.loc.col as usize,
         }
     }
 }
@@ -476,11 +509,11 @@ struct Parser<'a, B> {
     pos: usize,     // byte offset of the first line after `cur`
     next_no: usize, // number of that line
     cur: Option<Line<'a>>,
-    built: PhantomData<B>,
+    build: B,
 }
 
 impl<'a, B: Build<'a>> Parser<'a, B> {
-    fn new(src: &'a str) -> Res<Self> {
+    fn new(src: &'a str, build: B) -> Res<Self> {
         let tabs = prescan(src)?;
         let mut p = Parser {
             src,
@@ -488,7 +521,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             pos: 0,
             next_no: 1,
             cur: None,
-            built: PhantomData,
+            build,
         };
         p.advance()?;
         Ok(p)
@@ -539,7 +572,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         Ok(())
     }
 
-    fn stream(mut self) -> Res<Vec<(B, usize)>> {
+    fn stream(&mut self) -> Res<Vec<(B::Value, usize)>> {
         let mut docs = Vec::new();
         while let Some(line) = self.cur {
             if line.marker {
@@ -563,7 +596,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         Ok(docs)
     }
 
-    fn root(&mut self, line: Line<'a>) -> Res<B> {
+    fn root(&mut self, line: Line<'a>) -> Res<B::Value> {
         let t = line.text;
         if B::SPEC && (line.indent > 0 || key_colon(t, line.no)?.is_none()) {
             Err((line.no, "a spec's root is a block mapping at column 1"))
@@ -589,16 +622,17 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
     }
 
     /// Block mapping whose keys are at column `n`; `cur` is its first key line.
-    fn map(&mut self, n: usize, depth: usize) -> Res<B> {
+    fn map(&mut self, n: usize, depth: usize) -> Res<B::Value> {
         self.check_depth(depth)?;
         let mut m = B::Map::default();
+        self.build.open(false);
         let first = self.cur.expect("a mapping starts at a key line");
         let at = self.at(&first, first.text);
         while let Some(line) = self.cur.filter(|l| !l.marker && l.indent >= n) {
             if line.indent > n {
                 return Err((line.no, "unexpected indentation (multi-line scalar?)"));
             }
-            let Some((key, rest)) = split_key::<B>(line.text, line.no)? else {
+            let Some((key, rest)) = split_key(&mut self.build, line.text, line.no)? else {
                 return Err((line.no, "expected a `key: value` line"));
             };
             let key_at = self.at(&line, line.text);
@@ -609,19 +643,20 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             } else {
                 self.value(rest, line, n, depth)?
             };
-            if !B::insert(&mut m, key, key_at, value) {
+            if !self.build.insert(&mut m, key, key_at, value) {
                 return Err((line.no, "duplicate mapping key"));
             }
         }
-        B::map(m, at).map_err(|r| (first.no, r))
+        self.build.map(m, at).map_err(|r| (first.no, r))
     }
 
     /// Block sequence whose `-` are at column `n`; `cur` is its first entry. `indentless`:
     /// its `-` are at the column of the key that holds it (serde-saphyr then places the
     /// sequence at its first item rather than at its first `-`).
-    fn seq(&mut self, n: usize, indentless: bool, depth: usize) -> Res<B> {
+    fn seq(&mut self, n: usize, indentless: bool, depth: usize) -> Res<B::Value> {
         self.check_depth(depth)?;
         let mut items = Vec::new();
+        self.build.open(true);
         let first = self.cur.expect("a sequence starts at an entry line");
         while let Some(line) = self.cur.filter(|l| !l.marker && l.indent >= n) {
             if line.indent > n {
@@ -655,24 +690,24 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             });
         }
         let at = match items.first() {
-            Some(item) if indentless => item.pos(),
+            Some(item) if indentless => B::pos(item),
             _ => self.at(&first, first.text),
         };
-        Ok(B::seq(items, at))
+        Ok(self.build.seq(items, at))
     }
 
     /// The block node below a `key:` or `-` whose own line has no value.
     /// `n` is the parent's column; `seq_same`: a `-` at column `n` belongs to it.
-    fn nested(&mut self, n: usize, seq_same: bool, depth: usize) -> Res<B> {
+    fn nested(&mut self, n: usize, seq_same: bool, depth: usize) -> Res<B::Value> {
         let Some(line) = self.cur.filter(|l| !l.marker && l.indent >= n) else {
-            return B::empty().map_err(|r| (self.next_no - 1, r));
+            return self.build.empty().map_err(|r| (self.next_no - 1, r));
         };
         let entry = is_seq_entry(line.text);
         if line.indent == n {
             return if seq_same && entry {
                 self.seq(n, true, depth + 1)
             } else {
-                B::empty().map_err(|r| (line.no, r))
+                self.build.empty().map_err(|r| (line.no, r))
             };
         }
         if entry {
@@ -690,7 +725,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
 
     /// A scalar or flow value that starts mid-line (after `key: ` or `- `) of `line`;
     /// `parent` is the column of the enclosing collection. Consumes the line.
-    fn value(&mut self, t: &'a str, line: Line<'a>, parent: usize, depth: usize) -> Res<B> {
+    fn value(&mut self, t: &'a str, line: Line<'a>, parent: usize, depth: usize) -> Res<B::Value> {
         let no = line.no;
         let at = self.at(&line, t);
         let b = t.as_bytes();
@@ -698,7 +733,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             b'"' | b'\'' => {
                 let (s, rest) = quoted(t, no)?;
                 end_of_line(rest, no)?;
-                B::string(s, at)
+                self.build.string(s, at)
             }
             b'[' | b'{' => {
                 let mut f = Flow {
@@ -706,7 +741,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
                     i: 0,
                     no,
                     col: at.col,
-                    built: PhantomData::<B>,
+                    build: &mut self.build,
                 };
                 let v = f.value(depth + 1)?;
                 end_of_line(&t[f.i..], no)?;
@@ -726,7 +761,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
             }
             _ => match scan_plain(t) {
                 (_, true) => return Err((no, "`: ` inside a plain scalar value")),
-                (s, false) => B::plain(s, at).map_err(|r| (no, r))?,
+                (s, false) => self.build.plain(s, at).map_err(|r| (no, r))?,
             },
         };
         self.advance()?;
@@ -734,7 +769,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
     }
 
     /// Literal block scalar; `header` starts with `|`, content lines follow `pos`.
-    fn literal(&mut self, header: &'a str, no: usize, parent: usize) -> Res<B> {
+    fn literal(&mut self, header: &'a str, no: usize, parent: usize) -> Res<B::Value> {
         let h = &header[1..];
         let (chomp, h) = match h.as_bytes().first() {
             Some(b'-') => (b'-', &h[1..]),
@@ -799,7 +834,7 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         }
         (self.pos, self.next_no) = (pos, line_no);
         self.advance()?;
-        Ok(B::string(Cow::Owned(out), Pos::default()))
+        Ok(self.build.string(Cow::Owned(out), Pos::default()))
     }
 }
 
@@ -908,7 +943,11 @@ fn key_colon(t: &str, no: usize) -> Res<Option<usize>> {
 }
 
 /// If `t` is a `key: ...` line, returns the key and the text after the `:`.
-fn split_key<'a, B: Build<'a>>(t: &'a str, no: usize) -> Res<Option<(B::Key, &'a str)>> {
+fn split_key<'a, B: Build<'a>>(
+    build: &mut B,
+    t: &'a str,
+    no: usize,
+) -> Res<Option<(B::Key, &'a str)>> {
     let Some(i) = key_colon(t, no)? else {
         return Ok(None);
     };
@@ -916,13 +955,14 @@ fn split_key<'a, B: Build<'a>>(t: &'a str, no: usize) -> Res<Option<(B::Key, &'a
         return Err((no, "implicit key longer than 1024 characters"));
     }
     if matches!(t.as_bytes()[0], b'"' | b'\'') {
-        return Ok(Some((quoted(t, no)?.0.into(), &t[i + 1..])));
+        return Ok(Some((build.quoted_key(quoted(t, no)?.0), &t[i + 1..])));
     }
     let key = drop_spaces(&t[..i]);
     if key == "<<" {
         return Err((no, "merge key `<<`"));
     }
-    B::plain_key(key)
+    build
+        .plain_key(key)
         .map(|k| Some((k, &t[i + 1..])))
         .map_err(|r| (no, r))
 }
@@ -994,15 +1034,15 @@ fn quoted(t: &str, no: usize) -> Res<(Cow<'_, str>, &str)> {
 }
 
 /// One-line JSON-like flow collection parser.
-struct Flow<'a, B> {
+struct Flow<'a, 'p, B> {
     s: &'a str,
     i: usize,
     no: usize,
     col: usize, // column of `s` (specs only)
-    built: PhantomData<B>,
+    build: &'p mut B,
 }
 
-impl<'a, B: Build<'a>> Flow<'a, B> {
+impl<'a, B: Build<'a>> Flow<'a, '_, B> {
     fn peek(&self) -> Option<u8> {
         self.s.as_bytes().get(self.i).copied()
     }
@@ -1027,7 +1067,7 @@ impl<'a, B: Build<'a>> Flow<'a, B> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Res<B> {
+    fn value(&mut self, depth: usize) -> Res<B::Value> {
         if depth > MAX_DEPTH {
             return self.err("nesting deeper than 64 levels");
         }
@@ -1038,12 +1078,19 @@ impl<'a, B: Build<'a>> Flow<'a, B> {
         let close = match self.peek() {
             Some(b'[') => b']',
             Some(b'{') => b'}',
-            Some(b'"' | b'\'') => return Ok(B::string(self.quoted()?, at)),
-            _ => return B::plain(self.token()?, at).map_err(|r| (self.no, r)),
+            Some(b'"' | b'\'') => {
+                let s = self.quoted()?;
+                return Ok(self.build.string(s, at));
+            }
+            _ => {
+                let t = self.token()?;
+                return self.build.plain(t, at).map_err(|r| (self.no, r));
+            }
         };
         self.i += 1;
         self.ws();
         let (mut items, mut map) = (Vec::new(), B::Map::default());
+        self.build.open(close == b']');
         if self.peek() != Some(close) {
             loop {
                 if close == b']' {
@@ -1053,7 +1100,7 @@ impl<'a, B: Build<'a>> Flow<'a, B> {
                     let key = self.key()?;
                     self.ws();
                     let v = self.value(depth + 1)?;
-                    if !B::insert(&mut map, key, key_at, v) {
+                    if !self.build.insert(&mut map, key, key_at, v) {
                         return self.err("duplicate mapping key");
                     }
                 }
@@ -1073,9 +1120,9 @@ impl<'a, B: Build<'a>> Flow<'a, B> {
         }
         self.i += 1;
         if close == b']' {
-            Ok(B::seq(items, at))
+            Ok(self.build.seq(items, at))
         } else {
-            B::map(map, at).map_err(|r| (self.no, r))
+            self.build.map(map, at).map_err(|r| (self.no, r))
         }
     }
 
@@ -1088,14 +1135,14 @@ impl<'a, B: Build<'a>> Flow<'a, B> {
                 return self.err("flow mapping entry without `:`");
             }
             self.i += 1;
-            return Ok(k.into());
+            return Ok(self.build.quoted_key(k));
         }
         let t = self.token()?;
         if !self.s[self.i..].starts_with(": ") {
             return self.err("plain flow key not followed by `: `");
         }
         self.i += 1;
-        B::plain_key(t).map_err(|r| (self.no, r))
+        self.build.plain_key(t).map_err(|r| (self.no, r))
     }
 
     fn quoted(&mut self) -> Res<Cow<'a, str>> {

@@ -7,6 +7,7 @@
 //! dropped by the API server. Names and namespaces are checked too, and no two documents may
 //! describe the same object.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::BuildHasherDefault;
@@ -14,7 +15,7 @@ use std::hash::BuildHasherDefault;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, FileId, Result};
-use crate::fastyaml::{self, ParseOutcome};
+use crate::fastyaml::{self, Build, Light, ParseOutcome};
 use crate::load::{self, Node};
 use crate::par;
 use crate::render::OutputFile;
@@ -133,6 +134,15 @@ pub fn parse_document(text: &str) -> std::result::Result<serde_json::Value, Erro
 /// Below this much rendered text, starting a second thread costs more than it saves.
 const PARALLEL_MIN_BYTES: usize = 16 * 1024;
 
+/// From this many documents on, a document is first read for its shape only (see [`Scan`]):
+/// most of a large environment's documents share a handful of shapes, while a small one's
+/// shapes mostly occur once, and reading those twice would cost more than it saves.
+const SCAN_MIN_DOCUMENTS: usize = 64;
+
+/// Documents larger than this are not scanned first: they are one of a kind (a large
+/// environment's dashboard and alert rules, megabytes each), so a scan would be read twice.
+const SCAN_MAX_BYTES: usize = 64 * 1024;
+
 /// Checks every Kubernetes file; returns the parsed documents per file (for diff and
 /// generate), in file order.
 pub fn verify(files: &[OutputFile], namespace: &str) -> Result<Vec<Vec<Document>>, Vec<Error>> {
@@ -164,7 +174,17 @@ fn run(
     let bytes = jobs.iter().map(|(_, _, text)| text.len()).sum();
     let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
     let shapes = Shapes::default();
+    // Documents are kept (for `diff`) as parsed trees, so only a check may skip building them.
+    let scan = !keep && jobs.len() >= SCAN_MIN_DOCUMENTS;
     let checked = par::map(&jobs, threads, |&(i, line, text)| {
+        if scan
+            && text.len() <= SCAN_MAX_BYTES
+            && let Some(id) = shapes.accepted(text)
+            && identity_problems(&id, namespace).is_empty()
+        {
+            let value = serde_json::Value::Null;
+            return (Some((id, Document { line, value })), Vec::new());
+        }
         let light = fastyaml::parse_light(text);
         let fast = light
             .as_ref()
@@ -295,6 +315,128 @@ impl Shapes {
             k.insert(key, learned);
         }
         clean
+    }
+
+    /// The identity of a document whose shape is known to be accepted, read without building
+    /// its tree (see [`Scan`]); `None` when its shape is not known so.
+    fn accepted(&self, text: &str) -> Option<ObjectId> {
+        let ((), scan) = fastyaml::parse_one(text, Scan::new())?;
+        let known = self.known.lock().ok()?.get(&scan.key).copied();
+        if !matches!(known, Some(Shape::General(true))) {
+            return None;
+        }
+        let [api_version, kind, namespace, name] = scan.fields;
+        Some(ObjectId {
+            api_version: api_version?.into_owned(),
+            kind: kind?.into_owned(),
+            namespace: namespace.map(Cow::into_owned).unwrap_or_default(),
+            name: name?.into_owned(),
+        })
+    }
+}
+
+/// What [`Shapes`] needs of a document, read from its text without building a tree: the key
+/// [`shape`] computes from the parsed document, and its identity's fields as
+/// [`ObjectId::of_light`] finds them. Scalars are resolved by [`fastyaml::Lights`], so each
+/// has the kind it has in the tree. Duplicate keys are not looked for: a key with one never
+/// equals the key of a shape that was judged, as those documents were parsed in full.
+#[derive(Default)]
+struct Scan<'a> {
+    key: Vec<u8>,
+    /// Collections open around the next event (1 in the root mapping).
+    depth: usize,
+    /// The next value is that of a [`compared`] key.
+    keep: bool,
+    /// The next value is the root mapping's `metadata`.
+    metadata_next: bool,
+    /// The mapping at depth 2 is that `metadata` (set as each collection opens).
+    in_metadata: bool,
+    /// The next value is this field of [`Scan::fields`].
+    field: Option<usize>,
+    /// apiVersion, kind, metadata.namespace, metadata.name: when strings.
+    fields: [Option<Cow<'a, str>>; 4],
+}
+
+impl<'a> Scan<'a> {
+    fn new() -> Self {
+        Scan {
+            key: Vec::with_capacity(1024),
+            ..Scan::default()
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        self.key.extend_from_slice(key.as_bytes());
+        self.key.push(0);
+        self.keep = compared(key);
+        self.metadata_next = self.depth == 1 && key == "metadata";
+        self.field = match (self.depth, self.in_metadata, key) {
+            (1, _, "apiVersion") => Some(0),
+            (1, _, "kind") => Some(1),
+            (2, true, "namespace") => Some(2),
+            (2, true, "name") => Some(3),
+            _ => None,
+        };
+    }
+
+    fn scalar(&mut self, value: Light<'a>) {
+        shape(&value, self.keep, &mut self.key);
+        self.keep = false;
+        self.metadata_next = false;
+        if let (Some(field), Light::Str(s)) = (self.field.take(), value) {
+            self.fields[field] = Some(s);
+        }
+    }
+
+    fn close(&mut self, end: u8) {
+        self.key.push(end);
+        self.depth -= 1;
+    }
+}
+
+impl<'a> Build<'a> for Scan<'a> {
+    type Value = ();
+    type Map = ();
+    type Key = ();
+    const SPEC: bool = false;
+    fn plain(&mut self, s: &'a str, at: fastyaml::Pos) -> Result<(), &'static str> {
+        let value = fastyaml::Lights.plain(s, at)?;
+        self.scalar(value);
+        Ok(())
+    }
+    fn plain_key(&mut self, s: &'a str) -> Result<(), &'static str> {
+        let key = fastyaml::Lights.plain_key(s)?;
+        self.key(&key);
+        Ok(())
+    }
+    fn quoted_key(&mut self, s: Cow<'a, str>) {
+        self.key(&s);
+    }
+    fn string(&mut self, s: Cow<'a, str>, _: fastyaml::Pos) {
+        self.scalar(Light::Str(s));
+    }
+    fn empty(&mut self) -> Result<(), &'static str> {
+        self.scalar(Light::Null);
+        Ok(())
+    }
+    fn open(&mut self, seq: bool) {
+        self.key.push(if seq { b'[' } else { b'{' });
+        self.depth += 1;
+        self.in_metadata = !seq && self.depth == 2 && self.metadata_next;
+        (self.keep, self.metadata_next, self.field) = (false, false, None);
+    }
+    fn seq(&mut self, _: Vec<()>, _: fastyaml::Pos) {
+        self.close(b']');
+    }
+    fn insert(&mut self, _: &mut (), _: (), _: fastyaml::Pos, _: ()) -> bool {
+        true
+    }
+    fn map(&mut self, _: (), _: fastyaml::Pos) -> Result<(), &'static str> {
+        self.close(b'}');
+        Ok(())
+    }
+    fn pos(_: &()) -> fastyaml::Pos {
+        fastyaml::Pos::default()
     }
 }
 
@@ -729,6 +871,152 @@ mod tests {
             checked > 10_000 && accepted > 1_000,
             "{checked} checked, {accepted} accepted"
         );
+    }
+
+    /// What a [`Scan`] reads of `text`: its key and identity, as [`Shapes::accepted`] uses them.
+    fn scanned(text: &str) -> Option<(Vec<u8>, Option<ObjectId>)> {
+        let ((), scan) = fastyaml::parse_one(text, Scan::new())?;
+        let [api_version, kind, namespace, name] = scan.fields.map(|f| f.map(Cow::into_owned));
+        let id = (|| {
+            Some(ObjectId {
+                api_version: api_version?,
+                kind: kind?,
+                namespace: namespace.unwrap_or_default(),
+                name: name?,
+            })
+        })();
+        Some((scan.key, id))
+    }
+
+    /// Texts near a document: each line's value replaced by other scalars and collections,
+    /// each line dropped, doubled and indented further (in the first 80 lines: the rest of the
+    /// two long documents, a dashboard and the alert rules, repeats their first lines' forms).
+    fn text_variants(doc: &str) -> Vec<String> {
+        const VALUES: [&str; 22] = [
+            "x",
+            "\"x\"",
+            "'y'",
+            "\"a\\\"b\"",
+            "\"\"",
+            "7",
+            "-3",
+            "1099511627776",
+            "2.5",
+            "1e3",
+            "0x1F",
+            "true",
+            "yes",
+            "null",
+            "~",
+            "{}",
+            "[]",
+            "{a: 1, \"b\": [x]}",
+            "[1, \"x\"]",
+            "|\n      text",
+            "\"2024-01-01T00:00:00Z\"",
+            "x # note",
+        ];
+        let lines: Vec<&str> = doc.lines().collect();
+        let join = |lines: &[String]| lines.join("\n") + "\n";
+        let mut out = Vec::new();
+        for i in 0..lines.len().min(80) {
+            let mut edit = |f: &dyn Fn(&mut Vec<String>)| {
+                let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                f(&mut v);
+                out.push(join(&v));
+            };
+            if let Some(colon) = lines[i].find(": ") {
+                // Eight values a line, a different eight on the next: every value meets every
+                // kind of line, in a test that takes seconds.
+                for value in VALUES.iter().cycle().skip(i % VALUES.len()).take(8) {
+                    edit(&|v| v[i] = format!("{}: {value}", &lines[i][..colon]));
+                }
+                let key = lines[i][..colon].trim_start_matches([' ', '-']);
+                let quoted = lines[i].replacen(key, &format!("\"{key}\""), 1);
+                edit(&|v| v[i] = quoted.clone());
+            }
+            edit(&|v| {
+                v.remove(i);
+            });
+            edit(&|v| v.insert(i, lines[i].to_string()));
+            edit(&|v| v[i] = format!("  {}", lines[i]));
+        }
+        out
+    }
+
+    /// A [`Scan`] reads every document the parser builds exactly as [`shape`] and
+    /// [`ObjectId::of_light`] read the tree, and reads no document the parser declines, but
+    /// for duplicate keys (which no judged shape has).
+    #[test]
+    fn scans_read_what_the_parsed_tree_reads() {
+        let (mut same, mut declined) = (0, 0);
+        let extra = [
+            "kind: Service\napiVersion: v1\nmetadata: {name: a, namespace: b}\nspec: {}\n",
+            "apiVersion: v1\nkind: X\nspec:\n  metadata:\n    name: inner\n  kind: Y\n",
+            "- apiVersion: v1\n- metadata: {name: a}\n",
+            "apiVersion: v1\nkind: K\nmetadata:\n  name: 7\n  namespace:\n",
+            "apiVersion: v1\nkind: K\nmetadata:\n- name: a\n",
+            "apiVersion: v1\nkind: K\nmetadata:\n  name: a\nspec:\n  name: b\n",
+            "apiVersion: v1\nkind: K\nspec:\n  name: b\n  namespace: c\nmetadata: {namespace: n}\n",
+        ];
+        let docs = prod_documents().into_iter().map(|(_, d)| d);
+        for doc in docs.chain(extra.map(String::from)) {
+            for text in std::iter::once(doc.clone()).chain(text_variants(&doc)) {
+                let scan = scanned(&text);
+                match fastyaml::parse_light(&text) {
+                    Some(light) => {
+                        let mut key = Vec::new();
+                        shape(&light, false, &mut key);
+                        let expected = (key, ObjectId::of_light(&light));
+                        assert_eq!(scan, Some(expected), "{text}");
+                        same += 1;
+                    }
+                    None => {
+                        if scan.is_some() {
+                            let ParseOutcome::Unsupported { reason, .. } =
+                                fastyaml::parse_stream(&text)
+                            else {
+                                panic!("parsed as a stream but not alone: {text}");
+                            };
+                            assert_eq!(reason, "duplicate mapping key", "{text}");
+                        }
+                        declined += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            same > 10_000 && declined > 1_000,
+            "{same} same, {declined} declined"
+        );
+    }
+
+    /// A large environment's checks take the scan for shapes known to be accepted, and still
+    /// find what is wrong in a document of a known shape: a duplicate key, a second object of
+    /// the same name, a wrong namespace.
+    #[test]
+    fn scanned_documents_are_still_checked() {
+        let doc = |name: &str, namespace: &str, extra: &str| {
+            format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\n{extra}data:\n  a: \"1\"\n"
+            )
+        };
+        let many: String = (0..2 * SCAN_MIN_DOCUMENTS)
+            .map(|i| doc(&format!("c{i}"), "ns", ""))
+            .collect();
+        assert!(check(&[file(&many)], "ns").is_ok());
+        for (bad, message) in [
+            (doc("late", "ns", "data:\n  b: \"2\"\n"), "duplicate"),
+            (doc("c3", "ns", ""), "also generated"),
+            (doc("late", "other", ""), "namespace"),
+        ] {
+            let errors = check(&[file(&format!("{many}{bad}"))], "ns").unwrap_err();
+            let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            assert!(
+                errors.len() == 1 && text[0].contains(message),
+                "{message}: {text:?}"
+            );
+        }
     }
 
     /// The two string-parsing types: a document whose timestamp or base64 is valid is accepted
