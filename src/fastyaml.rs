@@ -598,14 +598,15 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
 
     fn root(&mut self, line: Line<'a>) -> Res<B::Value> {
         let t = line.text;
-        if B::SPEC && (line.indent > 0 || key_colon(t, line.no)?.is_none()) {
+        let colon = key_colon(t, line.no)?;
+        if B::SPEC && (line.indent > 0 || colon.is_none()) {
             Err((line.no, "a spec's root is a block mapping at column 1"))
         } else if is_seq_entry(t) {
             self.seq(line.indent, false, 1)
         } else if t.starts_with(['[', '{']) {
             self.value(t, line, line.indent, 1)
-        } else if key_colon(t, line.no)?.is_some() {
-            self.map(line.indent, 1)
+        } else if let Some(colon) = colon {
+            self.map(line.indent, 1, colon)
         } else {
             Err((line.no, "document root is a scalar"))
         }
@@ -621,20 +622,25 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         }
     }
 
-    /// Block mapping whose keys are at column `n`; `cur` is its first key line.
-    fn map(&mut self, n: usize, depth: usize) -> Res<B::Value> {
+    /// Block mapping whose keys are at column `n`; `cur` is its first key line, whose `:` is
+    /// at `colon` (the caller found it to know that a mapping starts here).
+    fn map(&mut self, n: usize, depth: usize, colon: usize) -> Res<B::Value> {
         self.check_depth(depth)?;
         let mut m = B::Map::default();
         self.build.open(false);
         let first = self.cur.expect("a mapping starts at a key line");
         let at = self.at(&first, first.text);
+        let mut colon = Some(colon);
         while let Some(line) = self.cur.filter(|l| !l.marker && l.indent >= n) {
             if line.indent > n {
                 return Err((line.no, "unexpected indentation (multi-line scalar?)"));
             }
-            let Some((key, rest)) = split_key(&mut self.build, line.text, line.no)? else {
-                return Err((line.no, "expected a `key: value` line"));
+            let colon = match colon.take() {
+                Some(i) => i,
+                None => key_colon(line.text, line.no)?
+                    .ok_or((line.no, "expected a `key: value` line"))?,
             };
+            let (key, rest) = split_key(&mut self.build, line.text, line.no, colon)?;
             let key_at = self.at(&line, line.text);
             let rest = skip_spaces(rest);
             let value = if rest.is_empty() || rest.starts_with('#') {
@@ -682,9 +688,9 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
                 }
                 self.cur = Some(node);
                 self.seq(node.indent, false, depth + 1)?
-            } else if key_colon(rest, line.no)?.is_some() {
+            } else if let Some(colon) = key_colon(rest, line.no)? {
                 self.cur = Some(node);
-                self.map(node.indent, depth + 1)?
+                self.map(node.indent, depth + 1, colon)?
             } else {
                 self.value(rest, line, n, depth)?
             });
@@ -712,8 +718,8 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
         }
         if entry {
             self.seq(line.indent, false, depth + 1)
-        } else if key_colon(line.text, line.no)?.is_some() {
-            self.map(line.indent, depth + 1)
+        } else if let Some(colon) = key_colon(line.text, line.no)? {
+            self.map(line.indent, depth + 1, colon)
         } else if line.text.starts_with(['|', '>']) {
             Err((line.no, "block scalar header on its own line"))
         } else if B::SPEC {
@@ -839,7 +845,8 @@ impl<'a, B: Build<'a>> Parser<'a, B> {
 }
 
 /// `s` without its leading spaces. A byte loop: `trim_start_matches(' ')` decodes UTF-8 one
-/// character at a time, and this runs on every line of megabytes of rendered output.
+/// character at a time, and this runs on every line of megabytes of rendered output. (Eight
+/// bytes at a time was slower: indentation is short.)
 fn skip_spaces(s: &str) -> &str {
     let n = s.bytes().take_while(|&b| b == b' ').count();
     &s[n..]
@@ -896,14 +903,38 @@ fn is_seq_entry(t: &str) -> bool {
 fn scan_plain(t: &str) -> (&str, bool) {
     let b = t.as_bytes();
     let mut colon = false;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
+    let mut from = 0;
+    while let Some(i) = find2(b, from, b':', b'#') {
+        match b[i] {
             b':' if i + 1 == b.len() || b[i + 1] == b' ' => colon = true,
             b'#' if i > 0 && b[i - 1] == b' ' => return (drop_spaces(&t[..i]), colon),
             _ => {}
         }
+        from = i + 1;
     }
     (t, colon)
+}
+
+/// The first `x` or `y` in `b` from `from` on, eight bytes at a time: the parser looks for a
+/// `:` or `#` in every line, and a byte loop was its largest single cost. In each word, a
+/// byte equal to `x` becomes zero in `w ^ x…x`; the zero-byte test below sets the high bit of
+/// the first zero byte exactly (higher ones may be false positives, never lower ones), and
+/// the bytes are read little-endian, so the lowest set bit is the first match.
+fn find2(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut i = from;
+    while let Some(Ok(word)) = b.get(i..i + 8).map(<[u8; 8]>::try_from) {
+        let w = u64::from_le_bytes(word);
+        let hits = zero(w ^ (ONES * u64::from(x))) | zero(w ^ (ONES * u64::from(y)));
+        if hits != 0 {
+            return Some(i + hits.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    rest.iter().position(|&c| c == x || c == y).map(|j| i + j)
 }
 
 /// Remainder after a value must be empty or a ` #` comment.
@@ -930,11 +961,12 @@ fn key_colon(t: &str, no: usize) -> Res<Option<usize>> {
         | b'}' | b'#' | b'?' | b':' => Ok(None),
         b'-' if b.len() == 1 || b[1] == b' ' => Ok(None),
         _ => {
-            for (i, &c) in b.iter().enumerate() {
-                match c {
+            let mut from = 0;
+            while let Some(i) = find2(b, from, b':', b'#') {
+                match b[i] {
                     b':' if i + 1 == b.len() || b[i + 1] == b' ' => return Ok(Some(i)),
                     b'#' if b[i - 1] == b' ' => return Ok(None),
-                    _ => {}
+                    _ => from = i + 1,
                 }
             }
             Ok(None)
@@ -942,20 +974,19 @@ fn key_colon(t: &str, no: usize) -> Res<Option<usize>> {
     }
 }
 
-/// If `t` is a `key: ...` line, returns the key and the text after the `:`.
+/// Splits a `key: ...` line whose `:` is at `i` (see [`key_colon`]) into the key and the
+/// text after the `:`.
 fn split_key<'a, B: Build<'a>>(
     build: &mut B,
     t: &'a str,
     no: usize,
-) -> Res<Option<(B::Key, &'a str)>> {
-    let Some(i) = key_colon(t, no)? else {
-        return Ok(None);
-    };
+    i: usize,
+) -> Res<(B::Key, &'a str)> {
     if i > MAX_KEY_LEN {
         return Err((no, "implicit key longer than 1024 characters"));
     }
     if matches!(t.as_bytes()[0], b'"' | b'\'') {
-        return Ok(Some((build.quoted_key(quoted(t, no)?.0), &t[i + 1..])));
+        return Ok((build.quoted_key(quoted(t, no)?.0), &t[i + 1..]));
     }
     let key = drop_spaces(&t[..i]);
     if key == "<<" {
@@ -963,7 +994,7 @@ fn split_key<'a, B: Build<'a>>(
     }
     build
         .plain_key(key)
-        .map(|k| Some((k, &t[i + 1..])))
+        .map(|k| (k, &t[i + 1..]))
         .map_err(|r| (no, r))
 }
 
@@ -991,10 +1022,9 @@ fn quoted(t: &str, no: usize) -> Res<(Cow<'_, str>, &str)> {
         }
     }
     loop {
-        let Some(j) = b[i..].iter().position(|&c| c == b'"' || c == b'\\') else {
+        let Some(k) = find2(b, i, b'"', b'\\') else {
             return Err((no, "multi-line double-quoted scalar"));
         };
-        let k = i + j;
         if b[k] == b'"' && start == 1 {
             return Ok((Cow::Borrowed(&t[1..k]), &t[k + 1..])); // no escapes
         }
@@ -1393,9 +1423,23 @@ mod tests {
 
         /// The byte loops trim exactly what `trim_*_matches(' ')` trims, multi-byte text too.
         #[test]
-        fn space_trimming_matches_std(s in "[ a\t\u{a0}é\u{3000}]{0,8}") {
+        fn space_trimming_matches_std(s in "[ a\t\u{a0}é\u{3000}]{0,8}|[ ]{0,19}[ a\u{a0}]{0,4}") {
             proptest::prop_assert_eq!(skip_spaces(&s), s.trim_start_matches(' '));
             proptest::prop_assert_eq!(drop_spaces(&s), s.trim_end_matches(' '));
+        }
+
+        /// The word-at-a-time search finds what a byte loop finds, from any start, in text with
+        /// bytes that differ from `:` or `#` in one bit and multi-byte characters.
+        #[test]
+        fn find2_finds_the_first_of_two_bytes(s in "[:#;\"\\a 8:º\u{3a3}é]{0,40}", from in 0usize..48) {
+            let b = s.as_bytes();
+            for (x, y) in [(b':', b'#'), (b'"', b'\\')] {
+                let expected = b
+                    .get(from..)
+                    .and_then(|r| r.iter().position(|&c| c == x || c == y))
+                    .map(|j| from + j);
+                proptest::prop_assert_eq!(find2(b, from, x, y), expected);
+            }
         }
     }
 
