@@ -234,8 +234,9 @@ fn run(
 }
 
 /// The fast path: a document parsed into a borrowed [`fastyaml::Light`] value, deserialized
-/// from it, for the built-in kinds. `None` when anything is not clean (or the kind is checked
-/// otherwise): then [`check_document`] checks it again and reports what is wrong, with lines.
+/// from it, for the built-in kinds and the PrometheusRule. `None` when anything is not clean
+/// (or the kind is checked otherwise): then [`check_document`] checks it again and reports
+/// what is wrong, with lines.
 fn check_light(
     doc: &fastyaml::Light,
     namespace: &str,
@@ -246,7 +247,10 @@ fn check_light(
     if !identity_problems(&id, namespace).is_empty() {
         return None;
     }
-    let clean = shapes.clean(&id, doc);
+    let clean = match (id.api_version.as_str(), id.kind.as_str()) {
+        ("monitoring.coreos.com/v1", "PrometheusRule") => crate::promrule::accepts(doc),
+        _ => shapes.clean(&id, doc),
+    };
     if !clean {
         return None;
     }
@@ -1083,10 +1087,8 @@ mod tests {
                 };
                 let checked = fastyaml::parse_light(doc)
                     .and_then(|d| check_light(&d, namespace, true, &Shapes::default()));
-                let other = matches!(
-                    id.kind.as_str(),
-                    "PrometheusRule" | "NodePool" | "EC2NodeClass"
-                );
+                // Their enums are strings, which the light path does not read.
+                let other = matches!(id.kind.as_str(), "NodePool" | "EC2NodeClass");
                 match checked {
                     Some((got, json)) => {
                         assert_eq!((got, json), (id, value), "{}:{line}", path.display());
