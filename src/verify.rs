@@ -134,10 +134,11 @@ pub fn parse_document(text: &str) -> std::result::Result<serde_json::Value, Erro
 /// Below this much rendered text, starting a second thread costs more than it saves.
 const PARALLEL_MIN_BYTES: usize = 16 * 1024;
 
-/// From this many documents on, a document is first read for its shape only (see [`Scan`]):
-/// most of a large environment's documents share a handful of shapes, while a small one's
-/// shapes mostly occur once, and reading those twice would cost more than it saves.
-const SCAN_MIN_DOCUMENTS: usize = 64;
+/// From this many documents on, typed checks are remembered by shape (see [`Shapes`]) and a
+/// document is first read for its shape only (see [`Scan`]): most of a large environment's
+/// documents share a handful of shapes, while a small one's shapes mostly occur once, and
+/// computing their keys, or reading them twice, would cost more than it saves.
+const SHAPES_MIN_DOCUMENTS: usize = 64;
 
 /// Documents larger than this are not scanned first: they are one of a kind (a large
 /// environment's dashboard and alert rules, megabytes each), so a scan would be read twice.
@@ -173,9 +174,9 @@ fn run(
         .collect();
     let bytes = jobs.iter().map(|(_, _, text)| text.len()).sum();
     let threads = par::threads_for(bytes, PARALLEL_MIN_BYTES);
-    let shapes = Shapes::default();
+    let shapes = Shapes::new(jobs.len() >= SHAPES_MIN_DOCUMENTS);
     // Documents are kept (for `diff`) as parsed trees, so only a check may skip building them.
-    let scan = !keep && jobs.len() >= SCAN_MIN_DOCUMENTS;
+    let scan = !keep && shapes.remember;
     let checked = par::map(&jobs, threads, |&(i, line, text)| {
         if scan
             && text.len() <= SCAN_MAX_BYTES
@@ -278,8 +279,9 @@ fn check_light(
 /// would accept it; if not, each is deserialized itself, as before. The 1,000 deployments of a large environment have a
 /// handful of shapes: building and dropping a k8s-openapi object per document was most of
 /// the typed checks' cost (BENCHMARKS.md, step 36).
-#[derive(Default)]
 struct Shapes {
+    /// Off for small environments (see [`SHAPES_MIN_DOCUMENTS`]): each document is checked.
+    remember: bool,
     known: std::sync::Mutex<HashMap<Vec<u8>, Shape, BuildHasherDefault<FxHasher>>>,
 }
 
@@ -295,8 +297,18 @@ enum Shape {
 }
 
 impl Shapes {
+    fn new(remember: bool) -> Self {
+        Shapes {
+            remember,
+            known: Default::default(),
+        }
+    }
+
     /// Whether the document's built-in type accepts it (`false` for other kinds).
     fn clean(&self, id: &ObjectId, doc: &fastyaml::Light) -> bool {
+        if !self.remember {
+            return built_in(id, Strict(doc)).unwrap_or(false);
+        }
         // Other kinds (the PrometheusRule: one document of megabytes) have no shape to learn.
         if built_in(id, Known).is_none() {
             return false;
@@ -846,7 +858,7 @@ mod tests {
             Light::Bool(true),
             Light::Null,
         ];
-        let shapes = Shapes::default();
+        let shapes = Shapes::new(true);
         let (mut checked, mut accepted) = (0, 0);
         for (path, doc) in prod_documents() {
             let Some(light) = fastyaml::parse_light(&doc) else {
@@ -1005,7 +1017,7 @@ mod tests {
                 "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\n{extra}data:\n  a: \"1\"\n"
             )
         };
-        let many: String = (0..2 * SCAN_MIN_DOCUMENTS)
+        let many: String = (0..2 * SHAPES_MIN_DOCUMENTS)
             .map(|i| doc(&format!("c{i}"), "ns", ""))
             .collect();
         assert!(check(&[file(&many)], "ns").is_ok());
@@ -1053,7 +1065,7 @@ mod tests {
                 [&good, &bad, &good],
                 [&bad, &good, &good],
             ] {
-                let shapes = Shapes::default();
+                let shapes = Shapes::new(true);
                 for doc in order {
                     let expected = std::ptr::eq(doc, &good);
                     assert_eq!(shapes.clean(&id, doc), expected, "{doc:?}");
@@ -1086,7 +1098,7 @@ mod tests {
                     &id.namespace
                 };
                 let checked = fastyaml::parse_light(doc)
-                    .and_then(|d| check_light(&d, namespace, true, &Shapes::default()));
+                    .and_then(|d| check_light(&d, namespace, true, &Shapes::new(true)));
                 // Their enums are strings, which the light path does not read.
                 let other = matches!(id.kind.as_str(), "NodePool" | "EC2NodeClass");
                 match checked {
@@ -1134,7 +1146,7 @@ mod tests {
                     let text = m.join("\n") + "\n";
                     mutations += 1;
                     if fastyaml::parse_light(&text)
-                        .and_then(|d| check_light(&d, &id.namespace, false, &Shapes::default()))
+                        .and_then(|d| check_light(&d, &id.namespace, false, &Shapes::new(true)))
                         .is_none()
                     {
                         rejected += 1;
