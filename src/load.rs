@@ -127,6 +127,208 @@ impl Node {
     }
 }
 
+/// The number methods of a deserializer, all read as [`Deserializer::deserialize_f64`] is.
+macro_rules! numbers_as_f64 {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+            self.deserialize_f64(v)
+        }
+    )*};
+}
+
+/// Reads a [`Node`] exactly as `serde_json`'s `&Value` deserializer reads the JSON that
+/// [`Node::to_json`] makes of it (the same visitor calls, the same type errors), so a type
+/// that deserializes from one deserializes alike from the other; validate reads a spec so
+/// without copying it into JSON (BENCHMARKS.md, step 42). Its errors carry no path: on one,
+/// validate reads the JSON for the message. Enums are read from strings only (unit
+/// variants), and map keys as strings; a map-shaped enum fails here, and takes that path.
+impl<'de> Deserializer<'de> for &'de Node {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match &self.value {
+            Value::Null => v.visit_unit(),
+            Value::Bool(b) => v.visit_bool(*b),
+            Value::Float(f) if !f.is_finite() => v.visit_unit(), // null in JSON
+            Value::Int(_) | Value::Float(_) => self.deserialize_f64(v),
+            Value::Str(s) => v.visit_borrowed_str(s),
+            Value::Seq(items) => {
+                let mut seq = de::value::SeqDeserializer::new(items.iter());
+                let value = v.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            Value::Map(entries) => {
+                let entries = entries.iter().map(|(k, _, v)| (k.as_str(), v));
+                let mut map = de::value::MapDeserializer::new(entries);
+                let value = v.visit_map(&mut map)?;
+                map.end()?;
+                Ok(value)
+            }
+        }
+    }
+
+    /// Every number method, as serde_json's: an integer as `u64` when not negative (JSON keeps
+    /// it so), a finite float as `f64`, anything else (a float without a JSON form is null
+    /// there) a type error.
+    fn deserialize_f64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self.value {
+            Value::Int(i) => match u64::try_from(i) {
+                Ok(u) => v.visit_u64(u),
+                Err(_) => v.visit_i64(i),
+            },
+            Value::Float(f) if f.is_finite() => v.visit_f64(f),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    numbers_as_f64!(
+        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128
+        deserialize_f32
+    );
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self.value {
+            Value::Null => v.visit_none(),
+            Value::Float(f) if !f.is_finite() => v.visit_none(),
+            _ => v.visit_some(self),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        match &self.value {
+            Value::Str(s) => v.visit_enum(de::IntoDeserializer::into_deserializer(s.as_str())),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        v.visit_newtype_struct(self)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self.value {
+            Value::Bool(b) => v.visit_bool(b),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match &self.value {
+            Value::Str(s) => v.visit_borrowed_str(s),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match &self.value {
+            Value::Str(_) | Value::Seq(_) => self.deserialize_any(v),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self.value {
+            Value::Null => v.visit_unit(),
+            Value::Float(f) if !f.is_finite() => v.visit_unit(),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match &self.value {
+            Value::Seq(_) => self.deserialize_any(v),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match &self.value {
+            Value::Map(_) => self.deserialize_any(v),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        match &self.value {
+            Value::Seq(_) | Value::Map(_) => self.deserialize_any(v),
+            _ => Err(self.invalid_type(&v)),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        v.visit_unit()
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_str(v)
+    }
+    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_str(v)
+    }
+    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_str(v)
+    }
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_bytes(v)
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.deserialize_unit(v)
+    }
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, Self::Error> {
+        self.deserialize_seq(v)
+    }
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.deserialize_seq(v)
+    }
+}
+
+impl<'de> de::IntoDeserializer<'de, de::value::Error> for &'de Node {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl Node {
+    /// A type error as serde_json words it (the words are not shown: see the deserializer).
+    fn invalid_type(&self, expected: &dyn de::Expected) -> de::value::Error {
+        let unexpected = match &self.value {
+            Value::Null | Value::Float(_) => de::Unexpected::Unit,
+            Value::Bool(b) => de::Unexpected::Bool(*b),
+            Value::Int(i) => de::Unexpected::Signed(*i),
+            Value::Str(s) => de::Unexpected::Str(s),
+            Value::Seq(_) => de::Unexpected::Seq,
+            Value::Map(_) => de::Unexpected::Map,
+        };
+        de::Error::invalid_type(unexpected, expected)
+    }
+}
+
 /// Deep merge: maps merge by key (recursively), everything else in `over` replaces `base`.
 pub fn merge(base: &mut Node, over: Node) {
     match (&mut base.value, over.value) {

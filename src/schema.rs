@@ -8,13 +8,131 @@
 //! and each pattern is compiled on first use. `tests/schema_agreement.rs` checks that both accept and
 //! refuse the same values, on the committed environments and thousands of mutations of them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
+use crate::load::{self, Node};
 use crate::par;
+
+/// A document the schema checks: a JSON value, or the loader's tree read in place, so that a
+/// valid spec is not first copied into JSON (BENCHMARKS.md, step 42). Both read alike: a
+/// tree is checked as the JSON [`Node::to_json`] makes of it.
+pub trait Doc: Sync + Sized {
+    /// The JSON type of the value, as `Type::admits` asks it.
+    fn admitted_by(&self, t: Type) -> bool;
+    fn as_f64(&self) -> Option<f64>;
+    fn as_str(&self) -> Option<&str>;
+    fn items(&self) -> Option<&[Self]>;
+    /// A mapping's entries (in any order: only violations, computed on JSON, have one).
+    fn entries(&self) -> Option<impl ExactSizeIterator<Item = (&str, &Self)>>;
+    fn get(&self, key: &str) -> Option<(&str, &Self)>;
+    fn equals(&self, json: &Value) -> bool;
+    /// The value as JSON, for messages.
+    fn json(&self) -> Cow<'_, Value>;
+}
+
+impl Doc for Value {
+    fn admitted_by(&self, t: Type) -> bool {
+        match (t, self) {
+            (Type::Null, Value::Null)
+            | (Type::Boolean, Value::Bool(_))
+            | (Type::Number, Value::Number(_))
+            | (Type::String, Value::String(_))
+            | (Type::Array, Value::Array(_))
+            | (Type::Object, Value::Object(_)) => true,
+            // 2020-12: an integer is any number without a fractional part (`2.0` too).
+            (Type::Integer, Value::Number(n)) => {
+                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+            }
+            _ => false,
+        }
+    }
+    fn as_f64(&self) -> Option<f64> {
+        Value::as_f64(self)
+    }
+    fn as_str(&self) -> Option<&str> {
+        Value::as_str(self)
+    }
+    fn items(&self) -> Option<&[Value]> {
+        self.as_array().map(Vec::as_slice)
+    }
+    fn entries(&self) -> Option<impl ExactSizeIterator<Item = (&str, &Value)>> {
+        self.as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+    fn get(&self, key: &str) -> Option<(&str, &Value)> {
+        self.as_object()?
+            .get_key_value(key)
+            .map(|(k, v)| (k.as_str(), v))
+    }
+    fn equals(&self, json: &Value) -> bool {
+        self == json
+    }
+    fn json(&self) -> Cow<'_, Value> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl Doc for Node {
+    fn admitted_by(&self, t: Type) -> bool {
+        use load::Value as V;
+        match (t, &self.value) {
+            // `to_json` writes a float without a JSON form as null.
+            (Type::Null, V::Float(f)) => !f.is_finite(),
+            (Type::Number, V::Float(f)) => f.is_finite(),
+            (Type::Integer, V::Float(f)) => f.is_finite() && f.fract() == 0.0,
+            (Type::Null, V::Null)
+            | (Type::Boolean, V::Bool(_))
+            | (Type::Number | Type::Integer, V::Int(_))
+            | (Type::String, V::Str(_))
+            | (Type::Array, V::Seq(_))
+            | (Type::Object, V::Map(_)) => true,
+            _ => false,
+        }
+    }
+    fn as_f64(&self) -> Option<f64> {
+        match self.value {
+            load::Value::Int(i) => Some(i as f64),
+            load::Value::Float(f) if f.is_finite() => Some(f),
+            _ => None,
+        }
+    }
+    fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            load::Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn items(&self) -> Option<&[Node]> {
+        match &self.value {
+            load::Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+    fn entries(&self) -> Option<impl ExactSizeIterator<Item = (&str, &Node)>> {
+        match &self.value {
+            load::Value::Map(entries) => Some(entries.iter().map(|(k, _, v)| (k.as_str(), v))),
+            _ => None,
+        }
+    }
+    fn get(&self, key: &str) -> Option<(&str, &Node)> {
+        self.entries()?.find(|(k, _)| *k == key)
+    }
+    fn equals(&self, json: &Value) -> bool {
+        match (&self.value, json) {
+            (load::Value::Str(s), Value::String(j)) => s == j,
+            (load::Value::Str(_), _) | (_, Value::String(_)) => false,
+            _ => self.to_json() == *json,
+        }
+    }
+    fn json(&self) -> Cow<'_, Value> {
+        Cow::Owned(self.to_json())
+    }
+}
 
 /// A compiled schema.
 pub struct Schema {
@@ -79,8 +197,9 @@ struct Pattern {
 const MEMO_ENTRIES: usize = 4096;
 const MEMO_LEN: usize = 128;
 
+/// A JSON type, as the `type` keyword names it.
 #[derive(Clone, Copy, PartialEq)]
-enum Type {
+pub enum Type {
     Null,
     Boolean,
     Integer,
@@ -116,20 +235,8 @@ impl Type {
         }
     }
 
-    fn admits(self, value: &Value) -> bool {
-        match (self, value) {
-            (Type::Null, Value::Null)
-            | (Type::Boolean, Value::Bool(_))
-            | (Type::Number, Value::Number(_))
-            | (Type::String, Value::String(_))
-            | (Type::Array, Value::Array(_))
-            | (Type::Object, Value::Object(_)) => true,
-            // 2020-12: an integer is any number without a fractional part (`2.0` too).
-            (Type::Integer, Value::Number(n)) => {
-                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
-            }
-            _ => false,
-        }
+    fn admits(self, value: &impl Doc) -> bool {
+        value.admitted_by(self)
     }
 }
 
@@ -164,6 +271,11 @@ impl Schema {
         })
     }
 
+    /// Whether `value` has no violation (none are described: [`Schema::violations`] does).
+    pub fn accepts(&self, value: &impl Doc) -> bool {
+        self.valid(0, value)
+    }
+
     /// Every violation of `value`, in document order.
     pub fn violations(&self, value: &Value) -> Vec<Violation> {
         let mut report = Report {
@@ -177,17 +289,16 @@ impl Schema {
 
     /// `additionalProperties` of a large map (the services of a large spec): each entry
     /// checked on the cores, the violations in document order as on one core.
-    fn check_entries_in_parallel<'v>(
+    fn check_entries_in_parallel<'v, V: Doc>(
         &self,
         sub: usize,
         known: &[String],
-        value: &'v Value,
+        value: &'v V,
         r: &mut Report<'v>,
     ) {
-        let Value::Object(map) = value else { return };
-        let entries: Vec<(&'v String, &'v Value)> = map
-            .iter()
-            .filter(|(key, _)| known.binary_search(key).is_err())
+        let Some(map) = value.entries() else { return };
+        let entries: Vec<(&'v str, &'v V)> = map
+            .filter(|(key, _)| known.binary_search_by(|k| k.as_str().cmp(key)).is_err())
             .collect();
         let threads = par::threads_for(entries.len(), par::MIN_SERVICES);
         let reports = par::map(&entries, threads, |&(key, v)| {
@@ -195,7 +306,7 @@ impl Schema {
             path.push(Seg::Key(key));
             let mut entry = Report {
                 path,
-                violations: Some(Vec::new()),
+                violations: r.violations.as_ref().map(|_| Vec::new()),
                 failed: false,
             };
             self.check(sub, v, &mut entry);
@@ -209,7 +320,7 @@ impl Schema {
         }
     }
 
-    fn valid(&self, node: usize, value: &Value) -> bool {
+    fn valid(&self, node: usize, value: &impl Doc) -> bool {
         let mut report = Report {
             path: Vec::new(),
             violations: None,
@@ -219,7 +330,7 @@ impl Schema {
         !report.failed
     }
 
-    fn check<'v>(&self, node: usize, value: &'v Value, r: &mut Report<'v>) {
+    fn check<'v, V: Doc>(&self, node: usize, value: &'v V, r: &mut Report<'v>) {
         for check in &self.nodes[node] {
             if r.violations.is_none() && r.failed {
                 return; // `valid` knows enough
@@ -237,33 +348,32 @@ impl Schema {
                     }
                 }
                 Check::Properties(properties) => {
-                    if let Value::Object(map) = value {
-                        for (key, sub) in properties {
-                            if let Some((key, v)) = map.get_key_value(key) {
-                                r.path.push(Seg::Key(key));
-                                self.check(*sub, v, r);
-                                r.path.pop();
-                            }
+                    for (key, sub) in properties {
+                        if let Some((key, v)) = value.get(key) {
+                            r.path.push(Seg::Key(key));
+                            self.check(*sub, v, r);
+                            r.path.pop();
                         }
                     }
                 }
                 Check::Additional(Some(sub), known)
-                    if r.violations.is_some()
-                        && matches!(value, Value::Object(m) if m.len() >= par::MIN_SERVICES) =>
+                    if value
+                        .entries()
+                        .is_some_and(|m| m.len() >= par::MIN_SERVICES) =>
                 {
                     self.check_entries_in_parallel(*sub, known, value, r);
                 }
                 Check::Additional(sub, known) => {
-                    if let Value::Object(map) = value {
+                    if let Some(map) = value.entries() {
                         for (key, v) in map {
-                            if known.binary_search(key).is_ok() {
+                            if known.binary_search_by(|k| k.as_str().cmp(key)).is_ok() {
                                 continue;
                             }
                             match sub {
                                 None => r.fail(|| {
                                     (
                                         format!("unexpected property {key:?}"),
-                                        Kind::UnexpectedKey(key.clone()),
+                                        Kind::UnexpectedKey(key.to_string()),
                                     )
                                 }),
                                 Some(sub) => {
@@ -276,8 +386,8 @@ impl Schema {
                     }
                 }
                 Check::Required(keys) => {
-                    if let Value::Object(map) = value {
-                        for key in keys.iter().filter(|k| !map.contains_key(*k)) {
+                    if value.entries().is_some() {
+                        for key in keys.iter().filter(|k| value.get(k).is_none()) {
                             r.fail(|| (format!("{key:?} is a required property"), Kind::Other));
                         }
                     }
@@ -306,7 +416,7 @@ impl Schema {
                     }
                 }
                 Check::Enum(options) => {
-                    if !options.contains(value) {
+                    if !options.iter().any(|o| value.equals(o)) {
                         r.fail(|| {
                             (
                                 format!("{} is not one of {}", show(value), list(options)),
@@ -316,7 +426,7 @@ impl Schema {
                     }
                 }
                 Check::Const(expected) => {
-                    if value != expected {
+                    if !value.equals(expected) {
                         r.fail(|| {
                             (
                                 format!("{} is not {}", show(value), show(expected)),
@@ -336,7 +446,7 @@ impl Schema {
                     }
                 }
                 Check::Pattern(pattern) => {
-                    if let Value::String(s) = value
+                    if let Some(s) = value.as_str()
                         && !pattern.is_match(s)
                     {
                         r.fail(|| {
@@ -348,7 +458,7 @@ impl Schema {
                     }
                 }
                 Check::MinLength(n) | Check::MaxLength(n) => {
-                    if let Value::String(s) = value {
+                    if let Some(s) = value.as_str() {
                         let len = s.chars().count() as u64;
                         let min = matches!(check, Check::MinLength(_));
                         if (min && len < *n) || (!min && len > *n) {
@@ -364,7 +474,7 @@ impl Schema {
                     }
                 }
                 Check::MinItems(n) | Check::MaxItems(n) => {
-                    if let Value::Array(items) = value {
+                    if let Some(items) = value.items() {
                         let len = items.len() as u64;
                         let min = matches!(check, Check::MinItems(_));
                         if (min && len < *n) || (!min && len > *n) {
@@ -378,7 +488,7 @@ impl Schema {
                     }
                 }
                 Check::Items(sub) => {
-                    if let Value::Array(items) = value {
+                    if let Some(items) = value.items() {
                         for (i, item) in items.iter().enumerate() {
                             r.path.push(Seg::Index(i));
                             self.check(*sub, item, r);
@@ -392,7 +502,7 @@ impl Schema {
 
     /// No alternative of an `anyOf`/`oneOf` accepts `value`. When only one accepts its type
     /// (the usual `T or null`), its own violations say the most; otherwise list the types.
-    fn no_branch<'v>(&self, subs: &[usize], value: &'v Value, r: &mut Report<'v>) {
+    fn no_branch<'v, V: Doc>(&self, subs: &[usize], value: &'v V, r: &mut Report<'v>) {
         let typed: Vec<usize> = subs
             .iter()
             .copied()
@@ -497,8 +607,8 @@ fn bound(check: &Check, x: f64) -> Option<String> {
 }
 
 /// A value as JSON, shortened if long (a whole mapping in an error helps nobody).
-fn show(value: &Value) -> String {
-    let text = match value {
+fn show(value: &impl Doc) -> String {
+    let text = match value.json().as_ref() {
         // Whole numbers print without `.0`.
         Value::Number(n)
             if n.as_f64()

@@ -9,10 +9,12 @@
 use std::sync::OnceLock;
 
 use schemars::{Schema, SchemaGenerator, json_schema};
+use serde::Deserialize;
 
 use crate::error::{Error, Loc, Result, did_you_mean};
 use crate::image::ImageRef;
 use crate::load::{Loaded, Node, Value};
+use crate::schema::Doc;
 use crate::spec::Spec;
 
 /// The JSON Schema of a spec, as committed in `schemas/tacosgen.schema.json`.
@@ -50,15 +52,35 @@ pub fn warm() {
 }
 
 /// Validates the loaded tree and returns the typed spec.
+///
+/// The tree is read in place (typed structs and schema alike); only when either finds
+/// something wrong is it copied into JSON, whose readers name the field path of every
+/// problem. Copying every spec cost a large one ~30 M instructions on one core before
+/// anything else could start (BENCHMARKS.md, step 42).
 pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
-    let json = loaded.tree.to_json();
-    let services = json
+    let tree = &loaded.tree;
+    let services = tree
         .get("services")
-        .and_then(|s| s.as_object())
+        .and_then(|s| s.entries())
         .map_or(0, |s| s.len());
     // The two checks are independent: for large specs the schema runs on the second core.
+    let parallel = crate::par::threads_for(services, crate::par::MIN_SERVICES) > 1;
+    let (typed, accepted) = crate::par::join(
+        parallel,
+        || Spec::deserialize(tree),
+        || schema().accepts(tree),
+    );
+    match typed {
+        Ok(spec) if accepted => check_rest(tree, spec, Vec::new()),
+        _ => validate_json(loaded, parallel),
+    }
+}
+
+/// [`validate`] with every problem described, from the spec as JSON.
+fn validate_json(loaded: &Loaded, parallel: bool) -> Result<Spec, Vec<Error>> {
+    let json = loaded.tree.to_json();
     let (typed, violations) = crate::par::join(
-        crate::par::threads_for(services, crate::par::MIN_SERVICES) > 1,
+        parallel,
         || crate::error::from_json::<Spec>(&json),
         || schema().violations(&json),
     );
@@ -66,13 +88,18 @@ pub fn validate(loaded: &Loaded) -> Result<Spec, Vec<Error>> {
         Ok(spec) => spec,
         Err(err) => return Err(vec![typed_error(&loaded.tree, err)]),
     };
-    let mut errors: Vec<Error> = violations
+    let errors = violations
         .iter()
         .map(|v| schema_error(&loaded.tree, v))
         .collect();
-    check_names(&loaded.tree, &spec, &mut errors);
-    check_images(&loaded.tree, &spec, &mut errors);
-    check_replica_bound(&loaded.tree, &spec, &mut errors);
+    check_rest(&loaded.tree, spec, errors)
+}
+
+/// The checks beyond the schema and the types, after the schema's `errors`.
+fn check_rest(tree: &Node, spec: Spec, mut errors: Vec<Error>) -> Result<Spec, Vec<Error>> {
+    check_names(tree, &spec, &mut errors);
+    check_images(tree, &spec, &mut errors);
+    check_replica_bound(tree, &spec, &mut errors);
     if errors.is_empty() {
         Ok(spec)
     } else {

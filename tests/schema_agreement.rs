@@ -1,13 +1,17 @@
 //! tacosgen checks specs with its own compiled subset of JSON Schema (`src/schema.rs`), for
 //! start-up speed. These tests hold it to the `jsonschema` crate: on the committed
 //! environments and examples, and on every one-field mutation of them, both must agree on
-//! whether the spec is valid.
+//! whether the spec is valid. Validation reads the loader's tree in place, and copies it into
+//! JSON only to describe a problem: on the same specs, the tree must read as its JSON does.
 
 mod common;
 
+use serde::Deserialize;
 use serde_json::{Value, json};
-use tacosgen::error::Sources;
+use tacosgen::error::{Loc, Sources};
+use tacosgen::load::Node;
 use tacosgen::schema::Schema;
+use tacosgen::spec::Spec;
 
 /// The committed schema as `validate.rs` uses it (serviceDefaults is merged before checking).
 fn schema_document() -> Value {
@@ -106,6 +110,47 @@ fn paths(v: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     }
 }
 
+/// The loader's tree of a JSON value, mappings in reverse order (a spec's keys come in any).
+fn tree(v: &Value) -> Node {
+    use tacosgen::load::Value as V;
+    let value = match v {
+        Value::Null => V::Null,
+        Value::Bool(b) => V::Bool(*b),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| V::Float(n.as_f64().unwrap()), V::Int),
+        Value::String(s) => V::Str(s.clone()),
+        Value::Array(items) => V::Seq(items.iter().map(tree).collect()),
+        Value::Object(map) => V::Map(
+            map.iter()
+                .rev()
+                .map(|(k, v)| (k.clone(), Loc::default(), tree(v)))
+                .collect(),
+        ),
+    };
+    Node {
+        loc: Loc::default(),
+        value,
+    }
+}
+
+/// The tree is read as its JSON is: by the schema, and into the typed spec.
+fn tree_reads_as_json(ours: &Schema, spec: &Value) {
+    let node = tree(spec);
+    let json = node.to_json();
+    assert_eq!(
+        ours.accepts(&node),
+        ours.violations(&json).is_empty(),
+        "{json}"
+    );
+    let typed = |s: Spec| serde_json::to_value(s).unwrap();
+    assert_eq!(
+        Spec::deserialize(&node).ok().map(typed),
+        tacosgen::error::from_json::<Spec>(&json).ok().map(typed),
+        "{json}"
+    );
+}
+
 fn at<'a>(v: &'a mut Value, path: &[String]) -> &'a mut Value {
     path.iter().fold(v, |v, k| match v {
         Value::Object(map) => map.get_mut(k).unwrap(),
@@ -126,6 +171,7 @@ fn agrees_with_the_jsonschema_crate_on_every_one_field_mutation() {
     for (name, spec) in specs() {
         assert!(reference.is_valid(&spec), "{name} is valid");
         assert_eq!(ours.violations(&spec), [], "{name}");
+        tree_reads_as_json(&ours, &spec);
         let mut all = Vec::new();
         paths(&spec, &mut Vec::new(), &mut all);
         for path in &all {
@@ -171,6 +217,7 @@ fn agrees_with_the_jsonschema_crate_on_every_one_field_mutation() {
                 mutants.push(m);
             }
             for m in mutants {
+                tree_reads_as_json(&ours, &m);
                 let expected = reference.is_valid(&m);
                 let found = ours.violations(&m);
                 assert_eq!(
