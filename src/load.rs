@@ -217,46 +217,32 @@ impl<'de> Deserializer<'de> for &'de Node {
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
-        match self.value {
-            Value::Bool(b) => v.visit_bool(b),
-            _ => Err(self.invalid_type(&v)),
-        }
+        self.read_if(matches!(self.value, Value::Bool(_)), v)
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
-        match &self.value {
-            Value::Str(s) => v.visit_borrowed_str(s),
-            _ => Err(self.invalid_type(&v)),
-        }
+        self.read_if(matches!(self.value, Value::Str(_)), v)
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
-        match &self.value {
-            Value::Str(_) | Value::Seq(_) => self.deserialize_any(v),
-            _ => Err(self.invalid_type(&v)),
-        }
+        self.read_if(matches!(self.value, Value::Str(_) | Value::Seq(_)), v)
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
-        match self.value {
-            Value::Null => v.visit_unit(),
-            Value::Float(f) if !f.is_finite() => v.visit_unit(),
-            _ => Err(self.invalid_type(&v)),
-        }
+        let null = match self.value {
+            Value::Null => true,
+            Value::Float(f) => !f.is_finite(),
+            _ => false,
+        };
+        self.read_if(null, v)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
-        match &self.value {
-            Value::Seq(_) => self.deserialize_any(v),
-            _ => Err(self.invalid_type(&v)),
-        }
+        self.read_if(matches!(self.value, Value::Seq(_)), v)
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
-        match &self.value {
-            Value::Map(_) => self.deserialize_any(v),
-            _ => Err(self.invalid_type(&v)),
-        }
+        self.read_if(matches!(self.value, Value::Map(_)), v)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -265,10 +251,7 @@ impl<'de> Deserializer<'de> for &'de Node {
         _: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, Self::Error> {
-        match &self.value {
-            Value::Seq(_) | Value::Map(_) => self.deserialize_any(v),
-            _ => Err(self.invalid_type(&v)),
-        }
+        self.read_if(matches!(self.value, Value::Seq(_) | Value::Map(_)), v)
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
@@ -314,7 +297,17 @@ impl<'de> de::IntoDeserializer<'de, de::value::Error> for &'de Node {
     }
 }
 
-impl Node {
+impl<'de> Node {
+    /// `deserialize_any` for a value of a kind the method reads (`ok`); serde_json's methods
+    /// refuse the other kinds with a type error.
+    fn read_if<V: Visitor<'de>>(&'de self, ok: bool, v: V) -> Result<V::Value, de::value::Error> {
+        if ok {
+            self.deserialize_any(v)
+        } else {
+            Err(self.invalid_type(&v))
+        }
+    }
+
     /// A type error as serde_json words it (the words are not shown: see the deserializer).
     fn invalid_type(&self, expected: &dyn de::Expected) -> de::value::Error {
         let unexpected = match &self.value {
