@@ -341,13 +341,7 @@ impl Shapes {
         if !matches!(known, Some(Shape::General(true))) {
             return None;
         }
-        let [api_version, kind, namespace, name] = scan.fields;
-        Some(ObjectId {
-            api_version: api_version?.into_owned(),
-            kind: kind?.into_owned(),
-            namespace: namespace.map(Cow::into_owned).unwrap_or_default(),
-            name: name?.into_owned(),
-        })
+        scan.id()
     }
 }
 
@@ -369,7 +363,7 @@ struct Scan<'a> {
     in_metadata: bool,
     /// The next value is this field of [`Scan::fields`].
     field: Option<usize>,
-    /// apiVersion, kind, metadata.namespace, metadata.name: when strings.
+    /// apiVersion, kind, metadata.namespace, metadata.name (see [`Scan::id`]): when strings.
     fields: [Option<Cow<'a, str>>; 4],
 }
 
@@ -407,6 +401,20 @@ impl<'a> Scan<'a> {
     fn close(&mut self, end: u8) {
         self.key.push(end);
         self.depth -= 1;
+    }
+
+    /// The identity from the fields read.
+    fn id(&self) -> Option<ObjectId> {
+        const PATHS: [&str; 4] = [
+            "/apiVersion",
+            "/kind",
+            "/metadata/namespace",
+            "/metadata/name",
+        ];
+        ObjectId::from_fields(|path| {
+            let field = PATHS.iter().position(|p| *p == path)?;
+            self.fields[field].as_deref()
+        })
     }
 }
 
@@ -892,15 +900,7 @@ mod tests {
     /// What a [`Scan`] reads of `text`: its key and identity, as [`Shapes::accepted`] uses them.
     fn scanned(text: &str) -> Option<(Vec<u8>, Option<ObjectId>)> {
         let ((), scan) = fastyaml::parse_one(text, Scan::new())?;
-        let [api_version, kind, namespace, name] = scan.fields.map(|f| f.map(Cow::into_owned));
-        let id = (|| {
-            Some(ObjectId {
-                api_version: api_version?,
-                kind: kind?,
-                namespace: namespace.unwrap_or_default(),
-                name: name?,
-            })
-        })();
+        let id = scan.id();
         Some((scan.key, id))
     }
 
