@@ -81,7 +81,9 @@ impl Node {
         node
     }
 
-    /// The plain JSON value, for schema validation and typed deserialization.
+    /// The plain JSON value: what validation describes a problem in (a valid spec is read in
+    /// place: see the `Deserializer` below), what the schema compares a non-string enum
+    /// value with, and what verify reads a document outside the fast parser's subset into.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.value {

@@ -276,9 +276,9 @@ fn check_light(
 /// comes, on a canonical document of that shape: every string `"x"` (neither a timestamp
 /// nor base64), every number one of its class. If the type accepts it, no field of the
 /// shape reads a string's content, and every document of that shape is accepted as the type
-/// would accept it; if not, each is deserialized itself, as before. The 1,000 deployments of a large environment have a
-/// handful of shapes: building and dropping a k8s-openapi object per document was most of
-/// the typed checks' cost (BENCHMARKS.md, step 36).
+/// would accept it; if not, each is deserialized itself, as before. The 1,000 deployments
+/// of a large environment have a handful of shapes: building and dropping a k8s-openapi
+/// object per document was most of the typed checks' cost (BENCHMARKS.md, step 36).
 struct Shapes {
     /// Off for small environments (see [`SHAPES_MIN_DOCUMENTS`]): each document is checked.
     remember: bool,
@@ -309,7 +309,7 @@ impl Shapes {
         if !self.remember {
             return built_in(id, Strict(doc)).unwrap_or(false);
         }
-        // Other kinds (the PrometheusRule: one document of megabytes) have no shape to learn.
+        // Other kinds (the Karpenter objects) have no shape to learn.
         if built_in(id, Known).is_none() {
             return false;
         }
