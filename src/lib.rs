@@ -128,26 +128,20 @@ impl Compiler {
 
     /// load → validate → plan. Plan errors are returned as [`Stop::PlanErrors`].
     pub fn plan(&mut self, spec_path: &Path) -> Result<Planned, Stop> {
-        self.plan_warming(spec_path, false)
+        plan_spec(spec_path, &self.root, &mut self.sources)
     }
 
     /// [`Compiler::plan`] while a second core prepares the later stages (see `warming`).
-    fn plan_warming(&mut self, spec_path: &Path, templates: bool) -> Result<Planned, Stop> {
-        self.warming(templates, |root, sources| {
-            plan_spec(spec_path, root, sources)
-        })
+    fn plan_warming(&mut self, spec_path: &Path) -> Result<Planned, Stop> {
+        self.warming(|root, sources| plan_spec(spec_path, root, sources))
     }
 
-    /// Runs `f` while a second core, if there is one, does the start-up work of the later
-    /// stages: compiling the schema validator (needed after loading) and, with `templates`,
-    /// reading and parsing the templates of `--templates DIR` (needed after planning; the
-    /// embedded defaults are parsed when first rendered).
-    fn warming<T: Send>(
-        &mut self,
-        templates: bool,
-        f: impl FnOnce(&Path, &mut Sources) -> T + Send,
-    ) -> T {
-        if par::threads_for(1, 1) < 2 {
+    /// Runs `f` while a second core, if there is one, reads and parses the templates of
+    /// `--templates DIR` (needed after planning). Nothing else needs start-up work: the
+    /// embedded templates and the spec's schema are compiled into the binary (BENCHMARKS.md,
+    /// steps 35 and 44), so without a directory no thread is started.
+    fn warming<T: Send>(&mut self, f: impl FnOnce(&Path, &mut Sources) -> T + Send) -> T {
+        if self.templates_dir.is_none() || par::threads_for(1, 1) < 2 {
             return f(&self.root, &mut self.sources);
         }
         let Compiler {
@@ -157,12 +151,7 @@ impl Compiler {
             templates: cell,
         } = self;
         std::thread::scope(|s| {
-            s.spawn(|| {
-                validate::warm();
-                if templates {
-                    cell.get_or_init(|| build_templates(templates_dir.as_deref()));
-                }
-            });
+            s.spawn(|| cell.get_or_init(|| build_templates(templates_dir.as_deref())));
             f(root, sources)
         })
     }
@@ -181,14 +170,14 @@ impl Compiler {
 
     /// The whole pipeline up to (not including) writing.
     pub fn compile(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
-        let planned = self.plan_warming(spec_path, true)?;
+        let planned = self.plan_warming(spec_path)?;
         finish(planned, self.templates()?, Keep::Documents)
     }
 
     /// [`Compiler::compile`] for `build`, which writes the files and needs no parsed
     /// documents (`documents` is empty): less memory and time for large environments.
     pub fn compile_files(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
-        let planned = self.plan_warming(spec_path, true)?;
+        let planned = self.plan_warming(spec_path)?;
         finish(planned, self.templates()?, Keep::Files)
     }
 
@@ -203,7 +192,7 @@ impl Compiler {
             }];
         }
         let loaded: Vec<std::sync::Mutex<Option<Result<load::Loaded>>>> =
-            self.warming(true, |root, sources| {
+            self.warming(|root, sources| {
                 specs
                     .iter()
                     .map(|p| Some(timed("load", || load::load(p, root, sources))).into())

@@ -37,18 +37,9 @@ pub fn service_defaults_schema(generator: &mut SchemaGenerator) -> Schema {
 
 fn schema() -> &'static crate::schema::Schema {
     static S: OnceLock<crate::schema::Schema> = OnceLock::new();
-    S.get_or_init(|| {
-        // The committed schema (a test keeps it equal to `schema_json()`) as build.rs prepared
-        // it: without documentation, and serviceDefaults open.
-        let schema = serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/schema.json")))
-            .expect("build.rs writes JSON");
-        crate::schema::Schema::compile(&schema).expect("derived schema compiles")
-    })
-}
-
-/// Compiles the schema validator now (on another thread while the spec loads).
-pub fn warm() {
-    schema();
+    // The committed schema (a test keeps it equal to `schema_json()`), compiled by build.rs
+    // without its documentation and with serviceDefaults open.
+    S.get_or_init(|| include!(concat!(env!("OUT_DIR"), "/schema.rs")).into())
 }
 
 /// Validates the loaded tree and returns the typed spec.
@@ -349,5 +340,18 @@ mod tests {
         assert!(!is_dns_label("-x"));
         assert!(!is_dns_label("../etc"));
         assert!(!is_dns_label(&"a".repeat(64)));
+    }
+
+    /// The schema build.rs compiled into the binary is what compiling its JSON at run time
+    /// gives, check for check.
+    #[test]
+    fn built_in_schema_is_the_compiled_json() {
+        let json = serde_json::from_str(include_str!(concat!(env!("OUT_DIR"), "/schema.json")))
+            .expect("build.rs writes JSON");
+        let at_run_time = crate::schema::compiler::compile(&json).expect("the schema compiles");
+        let built_in: crate::schema::compiler::Compiled =
+            include!(concat!(env!("OUT_DIR"), "/schema.rs"));
+        assert!(at_run_time.nodes.len() > 100);
+        assert_eq!(built_in, at_run_time);
     }
 }
