@@ -803,25 +803,52 @@ fn apply_service_defaults(tree: &mut Node) {
         && let Value::Map(svcs) = &mut services.value
     {
         for (_, _, svc) in svcs.iter_mut() {
-            if matches!(svc.value, Value::Map(_) | Value::Null) {
-                let mut base = defaults.clone();
-                if svc.value == Value::Null {
-                    base.loc = svc.loc;
-                } else {
-                    merge(
-                        &mut base,
-                        std::mem::replace(
-                            svc,
-                            Node {
-                                loc: Loc::default(),
-                                value: Value::Null,
-                            },
-                        ),
+            match svc.value {
+                Value::Map(_) => {
+                    let own = std::mem::replace(
+                        svc,
+                        Node {
+                            loc: Loc::default(),
+                            value: Value::Null,
+                        },
                     );
+                    *svc = merged(&defaults, own);
                 }
-                *svc = base;
+                Value::Null => {
+                    let loc = svc.loc;
+                    *svc = defaults.clone();
+                    svc.loc = loc;
+                }
+                _ => {}
             }
         }
+    }
+}
+
+/// [`merge`] of `over` into a copy of `base`, without copying what `over` replaces.
+fn merged(base: &Node, over: Node) -> Node {
+    match (&base.value, over.value) {
+        (Value::Map(b), Value::Map(mut o)) => {
+            let mut entries = Vec::with_capacity(b.len() + o.len());
+            for (key, key_loc, value) in b {
+                match o.iter().position(|(k, _, _)| k == key) {
+                    Some(at) => {
+                        let (key, key_loc, own) = o.remove(at);
+                        entries.push((key, key_loc, merged(value, own)));
+                    }
+                    None => entries.push((key.clone(), *key_loc, value.clone())),
+                }
+            }
+            entries.extend(o);
+            Node {
+                loc: over.loc,
+                value: Value::Map(entries),
+            }
+        }
+        (_, value) => Node {
+            loc: over.loc,
+            value,
+        },
     }
 }
 
@@ -860,6 +887,60 @@ mod tests {
             base.to_json(),
             serde_json::json!({"a": {"x": 1, "y": 3}, "l": [9]})
         );
+    }
+
+    /// Nodes with few distinct keys, so that maps overlap often, and distinct locations.
+    fn node_strategy() -> impl proptest::strategy::Strategy<Value = Node> {
+        use proptest::prelude::*;
+        let loc = (1u32..50).prop_map(|line| Loc {
+            line,
+            ..Loc::default()
+        });
+        let leaf = (
+            loc.clone(),
+            prop_oneof![Just(Value::Null), any::<i64>().prop_map(Value::Int)],
+        )
+            .prop_map(|(loc, value)| Node { loc, value });
+        leaf.prop_recursive(3, 24, 4, move |inner| {
+            let entry = (
+                prop::sample::select(vec!["a", "b", "c"]),
+                loc.clone(),
+                inner.clone(),
+            );
+            (
+                loc.clone(),
+                prop_oneof![
+                    prop::collection::vec(inner, 0..3).prop_map(Value::Seq),
+                    prop::collection::vec(entry, 0..4).prop_map(|entries| {
+                        // Keys are unique, as the parsers leave them.
+                        let mut seen = Vec::new();
+                        let entries = entries
+                            .into_iter()
+                            .filter(|(k, _, _)| {
+                                !seen.contains(k) && {
+                                    seen.push(*k);
+                                    true
+                                }
+                            })
+                            .map(|(k, l, n)| (k.to_string(), l, n))
+                            .collect();
+                        Value::Map(entries)
+                    }),
+                ],
+            )
+                .prop_map(|(loc, value)| Node { loc, value })
+        })
+    }
+
+    proptest::proptest! {
+        /// Merging into a borrowed base gives what merging into a copy of it gives, locations
+        /// and key order included.
+        #[test]
+        fn merged_is_merge_into_a_copy(base in node_strategy(), over in node_strategy()) {
+            let mut copy = base.clone();
+            merge(&mut copy, over.clone());
+            proptest::prop_assert_eq!(merged(&base, over), copy);
+        }
     }
 
     #[test]
