@@ -326,6 +326,33 @@ fn tg012_hpa_scale_up() {
     );
 }
 
+/// Many services lagging alike: the finding names the first, for a ramp (earliest lag) and
+/// for a step (slowest to catch up). Each of the entry points gets 1,000 RPS, as `api` alone
+/// does in the base.
+#[test]
+fn tg012_names_the_first_of_equal_services() {
+    let n = 2 * crate::par::MIN_SERVICES;
+    let many: String = (0..n)
+        .map(|i| {
+            format!(
+                "  s{i:03}: {{image: x:1, perPodRps: 100, resources: {{requests: {{cpu: 100m, memory: 128Mi}}, limits: {{cpu: 200m, memory: 256Mi}}}}}}\n"
+            )
+        })
+        .collect();
+    let slo = format!("slo: {{targetRps: {}}}\n", (n + 1) * 1000);
+    let ramp = format!(
+        "{slo}services:\n{many}loadTest: {{phases: [{{name: ramp, duration: 10s, rate: \"100%\", ramp: true}}]}}"
+    );
+    let p = plan_of(&[&ramp]);
+    assert!(message(&p, "TG012").contains("api falls behind after"));
+    let step = format!(
+        "{slo}services:\n{many}loadTest: {{phases: [{{name: warm, duration: 1m, rate: \"10%\"}}, {{name: peak, duration: 1m, rate: \"100%\"}}]}}"
+    );
+    let p = plan_of(&[&step]);
+    let m = message(&p, "TG012");
+    assert!(m.contains("api") && !m.contains("s000"), "{m}");
+}
+
 #[test]
 fn tg013_error_budget() {
     let p = plan_of(&[]);
