@@ -165,14 +165,16 @@ pub fn compare(
     dir: &Path,
 ) -> Result<EnvDiff> {
     let missing = !dir.exists();
-    let mut committed = BTreeMap::new();
+    // Generated files on disk; `None`: the same bytes as built (not read into memory).
+    let mut committed: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
     let mut unmanaged = Vec::new();
-    for (path, content) in emit::read_tree(dir)? {
+    for (path, content) in emit::read_tree_against(dir, files)? {
         let path = path.to_string_lossy().into_owned();
-        if emit::is_generated(&content) {
-            committed.insert(path, content);
-        } else {
-            unmanaged.push(path);
+        match content {
+            Some(content) if !emit::is_generated(&content) => unmanaged.push(path),
+            content => {
+                committed.insert(path, content);
+            }
         }
     }
     let committed_names: BTreeSet<String> = committed.keys().cloned().collect();
@@ -186,10 +188,11 @@ pub fn compare(
     let mut pooled: Vec<(Option<String>, Option<String>, String)> = Vec::new();
 
     for file in files {
-        let old = committed.remove(&file.path);
-        if old.as_deref() == Some(file.content.as_bytes()) {
-            continue;
-        }
+        let old = match committed.remove(&file.path) {
+            Some(None) => continue,
+            Some(Some(bytes)) if bytes == file.content.as_bytes() => continue,
+            old => old.flatten(),
+        };
         let old_text = old.map(|b| String::from_utf8_lossy(&b).into_owned());
         if !file.kubernetes {
             entries.push(file_entry(
@@ -219,8 +222,9 @@ pub fn compare(
             )),
         }
     }
-    // Committed files that the build no longer makes.
+    // Committed files that the build no longer makes (read whole: no built file matched them).
     for (path, bytes) in committed {
+        let bytes = bytes.unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         match is_yaml(&path).then(|| parse_objects(&path, &text)) {
             Some(Ok(objs)) if !objs.is_empty() => {

@@ -48,17 +48,18 @@ pub fn emit(dir: &Path, files: &[OutputFile]) -> Result<Outcome> {
         .into_owned();
     let _lock = Lock::acquire(&parent.join(format!(".{name}.lock")))?;
 
-    let existing = read_tree(dir)?;
-    let (managed, unmanaged): (Vec<_>, Vec<_>) = existing
-        .into_iter()
-        .partition(|(_, content)| is_generated(content));
-    let unchanged = managed.len() == files.len()
-        && files.iter().all(|f| {
-            managed
-                .iter()
-                .any(|(p, c)| *p == Path::new(&f.path) && c.as_slice() == f.content.as_bytes())
-        });
-    if unchanged {
+    // `None`: the same bytes as the file built for that path (generated, then).
+    let mut same = 0;
+    let mut stale = 0;
+    let mut unmanaged = Vec::new();
+    for (path, content) in read_tree_against(dir, files)? {
+        match content {
+            None => same += 1,
+            Some(content) if is_generated(&content) => stale += 1,
+            Some(content) => unmanaged.push((path, content)),
+        }
+    }
+    if same == files.len() && stale == 0 {
         return Ok(Outcome::Unchanged);
     }
 
@@ -238,6 +239,21 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
 
 /// Every regular file under `dir`, with its path relative to `dir`, sorted.
 pub fn read_tree(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    Ok(read_tree_against(dir, &[])?
+        .into_iter()
+        .map(|(path, content)| (path, content.unwrap_or_default()))
+        .collect())
+}
+
+/// [`read_tree`] against the built `files`: a file on disk with the same bytes as the
+/// generated file of its path is compared in place and not kept (`None`). An up-to-date
+/// tree, the usual case of `check`, `diff` and a repeated `build`, is then read through one
+/// small buffer instead of into memory: 11 MB, ~2,700 fresh pages at 1,000 services
+/// (BENCHMARKS.md, step 47).
+pub fn read_tree_against(
+    dir: &Path,
+    files: &[OutputFile],
+) -> Result<Vec<(PathBuf, Option<Vec<u8>>)>> {
     let mut out = Vec::new();
     if !dir.exists() {
         return Ok(out);
@@ -248,6 +264,12 @@ pub fn read_tree(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
             dir.display()
         )));
     }
+    let built: std::collections::HashMap<&Path, &[u8]> = files
+        .iter()
+        .filter(|f| is_generated(f.content.as_bytes()))
+        .map(|f| (Path::new(&f.path), f.content.as_bytes()))
+        .collect();
+    let mut buffer = vec![0; 64 * 1024];
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let abs = dir.join(&rel);
@@ -259,15 +281,49 @@ pub fn read_tree(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
             let child = rel.join(entry.file_name());
             if kind.is_dir() {
                 stack.push(child);
-            } else {
-                let content =
-                    fs::read(entry.path()).map_err(|e| Error::io("read", &entry.path(), e))?;
-                out.push((child, content));
+                continue;
             }
+            let path = entry.path();
+            let same = match built.get(child.as_path()) {
+                Some(expected) => same_bytes(&path, expected, &mut buffer)
+                    .map_err(|e| Error::io("read", &path, e))?,
+                None => false,
+            };
+            let content = if same {
+                None
+            } else {
+                Some(fs::read(&path).map_err(|e| Error::io("read", &path, e))?)
+            };
+            out.push((child, content));
         }
     }
     out.sort();
     Ok(out)
+}
+
+/// Whether the file at `path` holds exactly `expected`, read through `buffer`.
+fn same_bytes(path: &Path, expected: &[u8], buffer: &mut [u8]) -> std::io::Result<bool> {
+    use std::io::Read as _;
+    let mut file = fs::File::open(path)?;
+    if file.metadata()?.len() != expected.len() as u64 {
+        return Ok(false);
+    }
+    let mut rest = expected;
+    loop {
+        let n = match file.read(buffer) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(rest.is_empty());
+        }
+        match rest.split_at_checked(n) {
+            Some((head, tail)) if head == &buffer[..n] => rest = tail,
+            // Different bytes, or more of them than the size said (the file grew meanwhile).
+            _ => return Ok(false),
+        }
+    }
 }
 
 /// An exclusive `flock` on a lock file, released on drop.
@@ -351,5 +407,44 @@ mod tests {
         }
         assert_eq!(fs::read_to_string(dir.join("NOTES.md")).unwrap(), "mine");
         assert_eq!(emit(&dir, &files).unwrap(), Outcome::Unchanged);
+    }
+
+    /// Files equal to the built ones are compared in place, whatever their size against the
+    /// buffer; anything else on disk is read whole.
+    #[test]
+    fn up_to_date_files_are_compared_in_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out/prod");
+        let long = "x".repeat(200 * 1024 + 7);
+        let files = [out("a.yaml", &long), out("b.yaml", "2"), out("c.yaml", "3")];
+        emit(&dir, &files).unwrap();
+        fs::write(dir.join("NOTES.md"), "mine").unwrap();
+        let mut changed = files.clone();
+        // Same length, one byte different at the very end; and a longer file.
+        changed[0].content.pop();
+        changed[0].content.push('y');
+        changed[1].content.push('!');
+        let read = read_tree_against(&dir, &changed).unwrap();
+        let seen: Vec<(&str, Option<&[u8]>)> = read
+            .iter()
+            .map(|(p, c)| (p.to_str().unwrap(), c.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("NOTES.md", Some(&b"mine"[..])),
+                ("a.yaml", Some(files[0].content.as_bytes())),
+                ("b.yaml", Some(files[1].content.as_bytes())),
+                ("c.yaml", None),
+            ]
+        );
+        assert!(
+            read_tree_against(&dir, &files).unwrap()[1..]
+                .iter()
+                .all(|(_, c)| c.is_none())
+        );
+        assert_eq!(emit(&dir, &files).unwrap(), Outcome::Unchanged);
+        assert_eq!(emit(&dir, &changed).unwrap(), Outcome::Written);
+        assert_eq!(fs::read_to_string(dir.join("NOTES.md")).unwrap(), "mine");
     }
 }
