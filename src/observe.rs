@@ -236,14 +236,15 @@ pub fn observe(
     );
     let max_cpu_cores = capacity.totals.resources.cpu_request_cores_at_max;
     let max_memory_gib = capacity.totals.resources.memory_request_gib_at_max;
-    let mut metrics = BTreeSet::new();
+    let mut names = BTreeSet::new();
     for expr in groups
         .iter()
         .flat_map(|g| g.rules.iter().map(|r| r.expr.as_str()))
         .chain(dashboard_exprs.iter().map(String::as_str))
     {
-        metrics.extend(metric_names(expr));
+        add_metric_names(expr, &mut names);
     }
+    let metrics = names.into_iter().map(String::from).collect();
     let monitoring = MonitoringPlan {
         rule_name: "tacosgen-alerts".into(),
         rule_labels: spec.monitoring.rule_labels.clone(),
@@ -1042,8 +1043,16 @@ fn panel<'a>(
 
 /// Metric names in a PromQL expression: identifiers directly followed by a `{` selector.
 pub fn metric_names(expr: &str) -> BTreeSet<String> {
-    let bytes = expr.as_bytes();
     let mut names = BTreeSet::new();
+    add_metric_names(expr, &mut names);
+    names.into_iter().map(String::from).collect()
+}
+
+/// [`metric_names`] into a set borrowing from the expressions: at 1,000 services the same
+/// few names recur in ~3,000 expressions, and a `String` per occurrence cost ~5 M
+/// instructions (BENCHMARKS.md, step 48).
+fn add_metric_names<'e>(expr: &'e str, names: &mut BTreeSet<&'e str>) {
+    let bytes = expr.as_bytes();
     let mut start = None;
     let mut quoted = false;
     for (i, &b) in bytes.iter().enumerate() {
@@ -1062,14 +1071,13 @@ pub fn metric_names(expr: &str) -> BTreeSet<String> {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 if b == b'{' && !bytes[s].is_ascii_digit() {
-                    names.insert(expr[s..i].to_string());
+                    names.insert(&expr[s..i]);
                 }
                 start = None;
             }
             _ => {}
         }
     }
-    names
 }
 
 fn load_test(
