@@ -640,25 +640,14 @@ fn scale_up(
             t = later;
         }
         if ramp {
-            // Pods ready at `sec`: those of the last decision at least `ready_after` old.
-            // Decisions are in time order, so that index only moves forward (a search per
-            // second made this loop the costliest part of planning 1,000 services).
-            let mut last = 0;
-            for sec in 0..=duration {
-                while decided
-                    .get(last + 1)
-                    .is_some_and(|(d, _)| d.saturating_add(ready_after) <= sec)
-                {
-                    last += 1;
-                }
+            let behind = |sec: u64, pods: u64| {
                 let asked = (share * rate_at(sec as f64)).min(carried(s.max_replicas));
-                let pods = decided[last].1;
-                if carried(pods) + 1e-9 < asked {
-                    if worst.as_ref().is_none_or(|w| sec < w.1) {
-                        worst = Some((s.name.clone(), sec, pods, asked));
-                    }
-                    break;
-                }
+                (carried(pods) + 1e-9 < asked).then_some(asked)
+            };
+            if let Some((sec, pods, asked)) = first_behind(&decided, ready_after, duration, behind)
+                && worst.as_ref().is_none_or(|w| sec < w.1)
+            {
+                worst = Some((s.name.clone(), sec, pods, asked));
             }
         } else {
             let need = ((share * to / per) - 1e-9).ceil().max(0.0) as u64;
@@ -723,6 +712,52 @@ fn scale_up(
             path: format!("loadTest.phases.{index}.rate"),
         });
     }
+}
+
+/// The first second of `0..=duration` at which the pods ready then fall behind: `behind(sec,
+/// pods)` gives the rate asked if they do. Pods ready at `sec` are those of the last decision
+/// (time, pods) at least `ready_after` old (the first decision's from the start), so they
+/// stay the same between two decisions' ready times, while the rate a ramp asks only grows:
+/// in each such stretch `behind` turns true at most once, and bisection finds where with the
+/// same test that trying every second would make (a ramp of 5 minutes at 1,000 services
+/// was ~300 tests per service: BENCHMARKS.md, step 49).
+fn first_behind(
+    decided: &[(u64, u64)],
+    ready_after: u64,
+    duration: u64,
+    behind: impl Fn(u64, u64) -> Option<f64>,
+) -> Option<(u64, u64, f64)> {
+    let ready = |k: usize| match k {
+        0 => 0,
+        _ => decided
+            .get(k)
+            .map_or(u64::MAX, |(d, _)| d.saturating_add(ready_after)),
+    };
+    for (k, &(_, pods)) in decided.iter().enumerate() {
+        let (first, next) = (ready(k), ready(k + 1));
+        if first > duration {
+            break;
+        }
+        if next <= first {
+            continue; // superseded at the moment it became ready
+        }
+        let last = (next - 1).min(duration);
+        if behind(last, pods).is_none() {
+            continue;
+        }
+        // behind(hi) holds; the first second behind is in lo..=hi.
+        let (mut lo, mut hi) = (first, last);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if behind(mid, pods).is_some() {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return behind(lo, pods).map(|asked| (lo, pods, asked));
+    }
+    None
 }
 
 #[cfg(test)]

@@ -461,3 +461,66 @@ fn tg017_production_images_pinned_by_digest() {
     ]);
     assert_eq!(found(&p, "TG017"), one(Severity::Warning, "redis.image"));
 }
+
+/// What `first_behind` replaced: every second of the ramp tried in turn.
+fn first_behind_per_second(
+    decided: &[(u64, u64)],
+    ready_after: u64,
+    duration: u64,
+    behind: impl Fn(u64, u64) -> Option<f64>,
+) -> Option<(u64, u64, f64)> {
+    let mut last = 0;
+    for sec in 0..=duration {
+        while decided
+            .get(last + 1)
+            .is_some_and(|(d, _)| d.saturating_add(ready_after) <= sec)
+        {
+            last += 1;
+        }
+        let pods = decided[last].1;
+        if let Some(asked) = behind(sec, pods) {
+            return Some((sec, pods, asked));
+        }
+    }
+    None
+}
+
+proptest::proptest! {
+    /// Bisection between decisions finds the second, pods and rate that trying every second
+    /// finds, on HPA decisions and ramps of every shape (asked rates as the simulation
+    /// computes them: linear, capped at maxReplicas).
+    #[test]
+    fn first_behind_is_the_first_second_behind(
+        start in 0u64..20,
+        steps in proptest::collection::vec(0u64..5, 0..40),
+        period in 1u64..60,
+        ready_after in 0u64..120,
+        duration in 0u64..900,
+        (from, rise) in (0.0f64..2000.0, 0.001f64..20000.0),
+        share in 0.001f64..1.0,
+        per in 1.0f64..500.0,
+        max_pods in 1u64..200,
+    ) {
+        let mut decided = vec![(0, start)];
+        for (k, step) in steps.iter().enumerate() {
+            let pods = decided[k].1 + step;
+            decided.push(((k as u64 + 1) * period, pods));
+        }
+        let to = from + rise;
+        let rate_at = |t: f64| {
+            if duration > 0 {
+                from + (to - from) * (t / duration as f64).min(1.0)
+            } else {
+                to
+            }
+        };
+        let behind = |sec: u64, pods: u64| {
+            let asked = (share * rate_at(sec as f64)).min(max_pods as f64 * per);
+            (pods as f64 * per + 1e-9 < asked).then_some(asked)
+        };
+        proptest::prop_assert_eq!(
+            super::first_behind(&decided, ready_after, duration, behind),
+            first_behind_per_second(&decided, ready_after, duration, behind)
+        );
+    }
+}
