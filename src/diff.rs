@@ -165,19 +165,24 @@ pub fn compare(
     dir: &Path,
 ) -> Result<EnvDiff> {
     let missing = !dir.exists();
-    // Generated files on disk; `None`: the same bytes as built (not read into memory).
-    let mut committed: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    // Generated files on disk: those with the same bytes as built are compared in place
+    // (`same`), the others read.
+    let mut same = BTreeSet::new();
+    let mut committed = BTreeMap::new();
     let mut unmanaged = Vec::new();
     for (path, content) in emit::read_tree_against(dir, files)? {
         let path = path.to_string_lossy().into_owned();
         match content {
-            Some(content) if !emit::is_generated(&content) => unmanaged.push(path),
-            content => {
+            None => {
+                same.insert(path);
+            }
+            Some(content) if emit::is_generated(&content) => {
                 committed.insert(path, content);
             }
+            Some(_) => unmanaged.push(path),
         }
     }
-    let committed_names: BTreeSet<String> = committed.keys().cloned().collect();
+    let committed_names: BTreeSet<String> = committed.keys().chain(&same).cloned().collect();
     let built_names: BTreeSet<String> = files.iter().map(|f| f.path.clone()).collect();
 
     let mut entries = Vec::new();
@@ -188,11 +193,13 @@ pub fn compare(
     let mut pooled: Vec<(Option<String>, Option<String>, String)> = Vec::new();
 
     for file in files {
-        let old = match committed.remove(&file.path) {
-            Some(None) => continue,
-            Some(Some(bytes)) if bytes == file.content.as_bytes() => continue,
-            old => old.flatten(),
-        };
+        if same.contains(&file.path) {
+            continue;
+        }
+        let old = committed.remove(&file.path);
+        if old.as_deref() == Some(file.content.as_bytes()) {
+            continue;
+        }
         let old_text = old.map(|b| String::from_utf8_lossy(&b).into_owned());
         if !file.kubernetes {
             entries.push(file_entry(
@@ -222,9 +229,8 @@ pub fn compare(
             )),
         }
     }
-    // Committed files that the build no longer makes (read whole: no built file matched them).
+    // Committed files that the build no longer makes.
     for (path, bytes) in committed {
-        let bytes = bytes.unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         match is_yaml(&path).then(|| parse_objects(&path, &text)) {
             Some(Ok(objs)) if !objs.is_empty() => {

@@ -239,6 +239,7 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
 
 /// Every regular file under `dir`, with its path relative to `dir`, sorted.
 pub fn read_tree(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    // Against nothing built, every file is read.
     Ok(read_tree_against(dir, &[])?
         .into_iter()
         .map(|(path, content)| (path, content.unwrap_or_default()))
@@ -248,8 +249,8 @@ pub fn read_tree(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
 /// [`read_tree`] against the built `files`: a file on disk with the same bytes as the
 /// generated file of its path is compared in place and not kept (`None`). An up-to-date
 /// tree, the usual case of `check`, `diff` and a repeated `build`, is then read through one
-/// small buffer instead of into memory: 11 MB, ~2,700 fresh pages at 1,000 services
-/// (BENCHMARKS.md, step 47).
+/// small buffer instead of into memory (11 MB at 1,000 services; a `check` there makes
+/// ~1,500 fewer page faults: BENCHMARKS.md, step 47).
 pub fn read_tree_against(
     dir: &Path,
     files: &[OutputFile],
