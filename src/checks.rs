@@ -745,7 +745,7 @@ fn first_behind(
         if behind(last, pods).is_none() {
             continue;
         }
-        // behind(hi) holds; the first second behind is in lo..=hi.
+        // behind(last) holds, so the first second behind is in first..=last.
         let (mut lo, mut hi) = (first, last);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
