@@ -71,7 +71,7 @@ pub enum Type {
 }
 
 impl Type {
-    pub fn parse(name: &str) -> Option<Type> {
+    fn parse(name: &str) -> Option<Type> {
         Some(match name {
             "null" => Type::Null,
             "boolean" => Type::Boolean,
@@ -84,7 +84,7 @@ impl Type {
         })
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Type::Null => "null",
             Type::Boolean => "boolean",
@@ -98,7 +98,7 @@ impl Type {
 }
 
 /// Keywords that only describe (for editors and documentation) and constrain nothing.
-pub const ANNOTATIONS: &[&str] = &[
+const ANNOTATIONS: &[&str] = &[
     "$schema",
     "$defs",
     "$comment",
