@@ -40,8 +40,9 @@ const KUBERNETES_FILES: &[(&str, &str)] = &[
 ];
 
 /// The templates whose output grows most with the services, longest first: rendered first.
-/// At 1,000 services deployments take ~30 % of the rendering time, and started in file
-/// order they ran alone on one core at the end (BENCHMARKS.md, step 45).
+/// At 1,000 services deployments take ~30 % of the rendering time (`TACOSGEN_TIMINGS=1`
+/// times each template), and started in file order they ran alone on one core at the end
+/// (BENCHMARKS.md, step 45).
 const LONGEST_FIRST: &[&str] = &[
     "deployments.yaml.j2",
     "prometheusrule.yaml.j2",
@@ -152,7 +153,8 @@ impl Templates {
 
     /// Renders every output file of the plan, sorted by path.
     pub fn render(&self, plan: &Plan) -> Result<Vec<OutputFile>> {
-        let plan_value = template_value(plan);
+        // `TACOSGEN_TIMINGS` times the conversion, each template and the free below.
+        let plan_value = crate::timed("render/value", || template_value(plan));
         let mut files = Vec::new();
         let mut conf = Vec::new();
         if plan.redis.is_some() {
@@ -198,7 +200,7 @@ impl Templates {
             } else {
                 context! { plan => plan_value.clone() }
             };
-            let text = self.render_one(template, ctx)?;
+            let text = crate::timed(template, || self.render_one(template, ctx))?;
             // The capacity report is always written; other files only with content.
             if path != "CAPACITY.md" && !has_content(&text) {
                 return Ok(None);
@@ -226,7 +228,7 @@ impl Templates {
         }
         let text = self.render_one(
             "kustomization.yaml.j2",
-            context! { plan => plan_value, resources },
+            context! { plan => plan_value.clone(), resources },
         )?;
         files.push(OutputFile {
             path: "kustomization.yaml".into(),
@@ -234,6 +236,7 @@ impl Templates {
             kubernetes: false,
         });
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        crate::timed("render/free", || drop(plan_value));
         Ok(files)
     }
 
