@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -55,7 +56,10 @@ fn stages(c: &mut Criterion) {
     let seed_plan = {
         let seed = &cases[0];
         let loaded = load::load(&seed.spec, &seed.root, &mut Sources::default()).unwrap();
-        plan::plan(&validate::validate(&loaded).unwrap(), &loaded.display_path)
+        Arc::new(plan::plan(
+            &validate::validate(&loaded).unwrap(),
+            &loaded.display_path,
+        ))
     };
     c.bench_function("startup/first-render/4", |b| {
         b.iter(|| Templates::new(None).unwrap().render(&seed_plan).unwrap())
@@ -64,7 +68,7 @@ fn stages(c: &mut Criterion) {
         let load = || load::load(&case.spec, &case.root, &mut Sources::default()).unwrap();
         let loaded = load();
         let spec = validate::validate(&loaded).unwrap();
-        let plan = plan::plan(&spec, &loaded.display_path);
+        let plan = Arc::new(plan::plan(&spec, &loaded.display_path));
         let files = templates.render(&plan).unwrap();
         let n = &case.name;
 

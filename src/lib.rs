@@ -37,9 +37,15 @@ pub mod spec;
 pub mod units;
 pub mod validate;
 pub mod verify;
+mod view;
+
+/// Synthetic specs for the unit tests (the benchmarks' generator).
+#[cfg(test)]
+#[path = "../benches/common/synth.rs"]
+mod synth;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use error::{Error, Loc, Result, Sources};
 use plan::{Finding, Plan, Severity};
@@ -70,7 +76,8 @@ impl From<Vec<Error>> for Stop {
 /// A planned spec with what is needed to point findings at their lines.
 #[derive(Debug)]
 pub struct Planned {
-    pub plan: Plan,
+    /// Shared: the templates read it in place (see `view`).
+    pub plan: Arc<Plan>,
     pub tree: load::Node,
 }
 
@@ -164,7 +171,7 @@ impl Compiler {
     }
 
     /// The capacity report of a plan as text (`tacosgen plan`).
-    pub fn capacity_report(&self, plan: &Plan) -> Result<String> {
+    pub fn capacity_report(&self, plan: &Arc<Plan>) -> Result<String> {
         self.templates()?.render_capacity(plan)
     }
 
@@ -245,7 +252,7 @@ fn plan_loaded(loaded: load::Loaded) -> Result<Planned, Stop> {
     let spec = timed("validate", || validate::validate(&loaded))?;
     let plan = timed("plan", || plan::plan(&spec, &loaded.display_path));
     let planned = Planned {
-        plan,
+        plan: Arc::new(plan),
         tree: loaded.tree,
     };
     if planned.plan.has_errors() {

@@ -7,11 +7,13 @@
 //! one filter that emits raw text, and it only emits a literal block it has checked.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior, Value, context};
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+use crate::view;
 
 /// One rendered file, with its path relative to `out/<env>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,17 +154,13 @@ impl Templates {
     }
 
     /// Renders every output file of the plan, sorted by path.
-    pub fn render(&self, plan: &Plan) -> Result<Vec<OutputFile>> {
-        // `TACOSGEN_TIMINGS` times the conversion, each template and the free below.
-        let plan_value = crate::timed("render/value", || template_value(plan));
+    pub fn render(&self, plan: &Arc<Plan>) -> Result<Vec<OutputFile>> {
         let mut files = Vec::new();
         let mut conf = Vec::new();
         if plan.redis.is_some() {
             for role in ["master", "replica"] {
-                let text = self.render_one(
-                    "redis.conf.j2",
-                    context! { plan => plan_value.clone(), role },
-                )?;
+                let text =
+                    self.render_one("redis.conf.j2", context! { plan => view::root(plan), role })?;
                 conf.push((role.to_string(), text.clone()));
                 files.push(OutputFile {
                     path: format!("redis/{role}.conf"),
@@ -196,10 +194,11 @@ impl Templates {
         let rendered = crate::par::map(&order, threads, |&i| {
             let (template, path, kubernetes) = jobs[i];
             let ctx = if kubernetes {
-                context! { plan => plan_value.clone(), conf => conf_value.clone() }
+                context! { plan => view::root(plan), conf => conf_value.clone() }
             } else {
-                context! { plan => plan_value.clone() }
+                context! { plan => view::root(plan) }
             };
+            // `TACOSGEN_TIMINGS` times each template.
             let text = crate::timed(template, || self.render_one(template, ctx))?;
             // The capacity report is always written; other files only with content.
             if path != "CAPACITY.md" && !has_content(&text) {
@@ -228,7 +227,7 @@ impl Templates {
         }
         let text = self.render_one(
             "kustomization.yaml.j2",
-            context! { plan => plan_value.clone(), resources },
+            context! { plan => view::root(plan), resources },
         )?;
         files.push(OutputFile {
             path: "kustomization.yaml".into(),
@@ -236,13 +235,12 @@ impl Templates {
             kubernetes: false,
         });
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        crate::timed("render/free", || drop(plan_value));
         Ok(files)
     }
 
     /// The capacity report (`tacosgen plan`, out/<env>/CAPACITY.md), without the header.
-    pub fn render_capacity(&self, plan: &Plan) -> Result<String> {
-        let plan = template_value(plan);
+    pub fn render_capacity(&self, plan: &Arc<Plan>) -> Result<String> {
+        let plan = view::root(plan);
         let text = self.render_one("CAPACITY.md.j2", context! { plan })?;
         Ok(text.trim_start_matches('\n').to_string())
     }
@@ -265,58 +263,6 @@ impl Templates {
             .map_err(|e| template_error(&e, None))?;
         tmpl.render(ctx).map_err(|e| template_error(&e, None))
     }
-}
-
-/// The plan as the templates see it: the fields of [`Plan`], its two largest parts converted
-/// at the same time on two cores for large plans (the whole conversion is ~30 M instructions
-/// at 1,000 services, and no template can start before it). A test keeps it equal to the
-/// plan's own serialization.
-fn template_value(plan: &Plan) -> Value {
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct View<'a> {
-        environment: &'a str,
-        namespace: &'a str,
-        source: &'a str,
-        header: &'a str,
-        labels: &'a std::collections::BTreeMap<String, String>,
-        target_rps: f64,
-        latency_p99_ms: f64,
-        availability_percent: f64,
-        headroom_percent: f64,
-        services: Value,
-        redis: &'a Option<crate::plan::RedisPlan>,
-        node_pools: &'a [crate::plan::NodePoolPlan],
-        capacity: &'a crate::capacity::Capacity,
-        monitoring: Value,
-        load_test: &'a crate::observe::LoadTestPlan,
-        findings: &'a [crate::plan::Finding],
-    }
-    let services = || Value::from(minijinja::value::Serde(&plan.services));
-    let monitoring = || Value::from(minijinja::value::Serde(&plan.monitoring));
-    let (services, monitoring) = crate::par::join(
-        crate::par::threads_for(plan.services.len(), crate::par::MIN_SERVICES) > 1,
-        services,
-        monitoring,
-    );
-    Value::from(minijinja::value::Serde(View {
-        environment: &plan.environment,
-        namespace: &plan.namespace,
-        source: &plan.source,
-        header: &plan.header,
-        labels: &plan.labels,
-        target_rps: plan.target_rps,
-        latency_p99_ms: plan.latency_p99_ms,
-        availability_percent: plan.availability_percent,
-        headroom_percent: plan.headroom_percent,
-        services,
-        redis: &plan.redis,
-        node_pools: &plan.node_pools,
-        capacity: &plan.capacity,
-        monitoring,
-        load_test: &plan.load_test,
-        findings: &plan.findings,
-    }))
 }
 
 /// Every generated file starts with the header; later stages (diff, check) recognise
@@ -493,14 +439,7 @@ fn yaml_entries(map: &Value, indent: usize) -> std::result::Result<Value, miniji
     // at 1,000 services about five times.
     let mut out = String::with_capacity(map.len().unwrap_or(0) * (indent + 48));
     let pad = spaces(indent);
-    let mut entry = |key: &Value, value: &Value| {
-        let (Some(k), Some(v)) = (key.as_str(), value.as_str()) else {
-            return Err(not_strings(format!(
-                "{key} is {} and its value {}",
-                key.kind(),
-                value.kind()
-            )));
-        };
+    let mut entry = |k: &str, v: &str| -> std::result::Result<(), minijinja::Error> {
         out.push('\n');
         out.push_str(&pad);
         write_json_str(&mut out, k)?;
@@ -508,15 +447,29 @@ fn yaml_entries(map: &Value, indent: usize) -> std::result::Result<Value, miniji
         write_json_str(&mut out, v)?;
         Ok(())
     };
-    // Maps from the plan are minijinja's own B-tree, read in place; any other mapping (an
-    // object of a custom type) through the generic iteration.
-    if let Some(entries) = map.downcast_object_ref::<std::collections::BTreeMap<Value, Value>>() {
+    // Maps of the plan are read in place, as are minijinja's own B-trees; any other mapping
+    // (an object of a custom type) through the generic iteration.
+    if let Some(entries) = view::entries(map) {
         for (key, value) in entries {
             entry(key, value)?;
         }
+        return Ok(Value::from_safe_string(out));
+    }
+    let mut pair = |key: &Value, value: &Value| match (key.as_str(), value.as_str()) {
+        (Some(k), Some(v)) => entry(k, v),
+        _ => Err(not_strings(format!(
+            "{key} is {} and its value {}",
+            key.kind(),
+            value.kind()
+        ))),
+    };
+    if let Some(entries) = map.downcast_object_ref::<std::collections::BTreeMap<Value, Value>>() {
+        for (key, value) in entries {
+            pair(key, value)?;
+        }
     } else {
         for key in map.try_iter()? {
-            entry(&key, &map.get_item(&key)?)?;
+            pair(&key, &map.get_item(&key)?)?;
         }
     }
     Ok(Value::from_safe_string(out))
@@ -556,28 +509,6 @@ fn num(value: f64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates_see_every_field_of_the_plan() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut compiler = crate::Compiler::new(root.to_path_buf(), None);
-        let mut plan = compiler
-            .plan(&root.join("environments/prod.yaml"))
-            .unwrap()
-            .plan;
-        let whole = Value::from(minijinja::value::Serde(&plan));
-        assert_eq!(template_value(&plan), whole);
-        // Enough services for the two-core conversion.
-        plan.services = plan
-            .services
-            .iter()
-            .cycle()
-            .take(3 * crate::par::MIN_SERVICES)
-            .cloned()
-            .collect();
-        let whole = Value::from(minijinja::value::Serde(&plan));
-        assert_eq!(template_value(&plan), whole);
-    }
 
     /// Renders `{{ v }}` for each value in a `.yaml` template, with or without our formatter.
     fn formatted(values: &[Value], ours: bool) -> String {

@@ -31,7 +31,7 @@ fn shared() -> PathBuf {
 /// The spec, its plan and its rendered files (path → content), through the library.
 struct Built {
     spec: Spec,
-    plan: Plan,
+    plan: std::sync::Arc<Plan>,
     files: Vec<(String, String)>,
 }
 
