@@ -37,7 +37,7 @@ for ((i = 0; i < runs; i++)); do
         TACOSGEN_TIMINGS=1 "$bin" build -q "$spec" 2>"timings" >/dev/null
         end=$(date +%s%N)
         tag=$([[ $bin == "$old" ]] && echo old || echo new)
-        sed -n 's/^timing: \([a-z]*\) *\([0-9.]*\) ms$/\1 \2/p' timings | while read -r stage ms; do
+        sed -n 's/^timing: \([a-z]*\) *\([0-9.]*\) ms\( .*\)\{0,1\}$/\1 \2/p' timings | while read -r stage ms; do
             echo "$tag $stage $ms"
         done >>all
         echo "$tag process $(((end - start) / 1000))e-3" >>all

@@ -273,18 +273,39 @@ fn build_templates(dir: Option<&Path>) -> Result<Templates> {
     })
 }
 
-/// Runs one stage; with `TACOSGEN_TIMINGS` set, prints how long it took to stderr. The
+/// Runs one stage; with `TACOSGEN_TIMINGS` set, prints how long it took and the page faults
+/// it made to stderr. The
 /// profile in BENCHMARKS.md comes from this, in the release binary users run.
 pub fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
     static ON: OnceLock<bool> = OnceLock::new();
     if !*ON.get_or_init(|| std::env::var_os("TACOSGEN_TIMINGS").is_some()) {
         return f();
     }
+    let faults = page_faults();
     let started = std::time::Instant::now();
     let value = f();
     eprintln!(
-        "timing: {stage:<10} {:>9.3} ms",
-        started.elapsed().as_secs_f64() * 1e3
+        "timing: {stage:<10} {:>9.3} ms {:>6} page faults",
+        started.elapsed().as_secs_f64() * 1e3,
+        page_faults() - faults
     );
     value
+}
+
+/// Page faults of the process so far, for [`timed`]: a fresh page costs ~1.4 µs here, and a
+/// stage that frees memory hands its pages to the next (BENCHMARKS.md, step 50).
+#[cfg(unix)]
+fn page_faults() -> libc::c_long {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    usage.ru_minflt + usage.ru_majflt
+}
+
+#[cfg(not(unix))]
+fn page_faults() -> i64 {
+    0
 }
