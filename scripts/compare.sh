@@ -46,7 +46,7 @@ done
 
 echo "$spec, $runs interleaved runs each (ms; median / minimum)"
 printf '%-10s %18s %18s\n' stage old new
-for stage in load validate plan render verify emit process; do
+for stage in load validate plan render verify stage emit process; do
     row=$stage
     for tag in old new; do
         row+=" $(awk -v t="$tag" -v s="$stage" '$1 == t && $2 == s { print $3 + 0 }' all | sort -g |

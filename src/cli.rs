@@ -519,7 +519,7 @@ fn build(ui: &Ui, args: &BuildArgs) -> ExitCode {
         Err(code) => return code,
     };
     let started = std::time::Instant::now();
-    let results = compiler.compile_all(&specs, Keep::Files);
+    let results = compiler.compile_all(&specs, Keep::Staged(&args.out));
     ui.detail(|| compiled_in(&specs, started));
     let mut worst = ExitCode::Success;
     for (spec, result) in specs.iter().zip(results) {
@@ -552,8 +552,12 @@ fn build_one(
     result: Result<Compiled, Stop>,
     args: &BuildArgs,
 ) -> ExitCode {
-    let compiled = match result {
-        Ok(c) => never_freed(c),
+    // Staged files not swapped in (an early return below) are removed when this drops.
+    let (compiled, staged) = match result {
+        Ok(mut c) => {
+            let staged = c.staged.take();
+            (never_freed(c), staged)
+        }
         Err(stop) => return ui.stop(compiler, &stop),
     };
     let planned = &compiled.planned;
@@ -565,7 +569,11 @@ fn build_one(
         return ExitCode::Findings;
     }
     let dir = args.out.join(&planned.plan.environment);
-    match crate::timed("emit", || emit::emit(&dir, &compiled.files)) {
+    let emitted = crate::timed("emit", || match staged {
+        Some(staged) => staged.commit(),
+        None => emit::emit(&dir, &compiled.files),
+    });
+    match emitted {
         Ok(outcome) => {
             let what = match outcome {
                 emit::Outcome::Written => "wrote",

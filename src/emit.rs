@@ -6,6 +6,8 @@
 //! tacosgen did not generate (no generated-file header) are carried over, never deleted.
 //! A lock file serialises concurrent builds of the same environment. The new tree is made
 //! durable before the swap and the parent after it, so a power loss leaves one whole tree too.
+//! A single-spec build stages the new tree while verify runs and swaps it in only once
+//! verified ([`Staged`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,23 @@ pub enum Outcome {
 
 /// Writes `files` as the complete content of `dir` (e.g. `out/prod`).
 pub fn emit(dir: &Path, files: &[OutputFile]) -> Result<Outcome> {
+    stage(dir, files)?.commit()
+}
+
+/// A new tree for `dir`, written and made durable beside it, waiting to be swapped in by
+/// [`Staged::commit`]. Dropped instead, it is removed and `dir` stays as it was. The build
+/// stages while verify runs (`Compiler::compile_all`): the files' copy into the page cache
+/// and, above all, the wait for the disk overlap the checks (BENCHMARKS.md, step 51).
+#[derive(Debug)]
+pub struct Staged {
+    dir: PathBuf,
+    /// The written tree (`None`: `dir` already holds exactly these files).
+    tmp: Option<PathBuf>,
+    _lock: Lock,
+}
+
+/// Locks `dir`'s environment against other builds and writes the new tree beside it.
+pub fn stage(dir: &Path, files: &[OutputFile]) -> Result<Staged> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -46,7 +65,12 @@ pub fn emit(dir: &Path, files: &[OutputFile]) -> Result<Outcome> {
         .ok_or_else(|| Error::invalid(format!("{} is not a directory name", dir.display())))?
         .to_string_lossy()
         .into_owned();
-    let _lock = Lock::acquire(&parent.join(format!(".{name}.lock")))?;
+    let lock = Lock::acquire(&parent.join(format!(".{name}.lock")))?;
+    let mut staged = Staged {
+        dir: dir.to_path_buf(),
+        tmp: None,
+        _lock: lock,
+    };
 
     // `None`: the same bytes as the file built for that path (generated, then).
     let mut same = 0;
@@ -60,18 +84,39 @@ pub fn emit(dir: &Path, files: &[OutputFile]) -> Result<Outcome> {
         }
     }
     if same == files.len() && stale == 0 {
-        return Ok(Outcome::Unchanged);
+        return Ok(staged);
     }
 
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|e| Error::io("remove", &tmp, e))?;
     }
-    let result = write_tree(&tmp, files, &unmanaged).and_then(|()| swap(&tmp, dir));
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
+    // From here on, dropping `staged` removes what was written.
+    staged.tmp = Some(tmp.clone());
+    write_tree(&tmp, files, &unmanaged)?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Swaps the staged tree in.
+    pub fn commit(mut self) -> Result<Outcome> {
+        let Some(tmp) = self.tmp.take() else {
+            return Ok(Outcome::Unchanged);
+        };
+        let result = swap(&tmp, &self.dir);
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        result.map(|()| Outcome::Written)
     }
-    result.map(|()| Outcome::Written)
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = fs::remove_dir_all(tmp);
+        }
+    }
 }
 
 /// From this many bytes on, files are written on every core: copying megabytes into the page
@@ -328,6 +373,7 @@ fn same_bytes(path: &Path, expected: &[u8], buffer: &mut [u8]) -> std::io::Resul
 }
 
 /// An exclusive `flock` on a lock file, released on drop.
+#[derive(Debug)]
 struct Lock {
     _file: fs::File,
 }

@@ -104,6 +104,9 @@ pub struct Compiled {
     pub files: Vec<OutputFile>,
     /// Parsed Kubernetes documents of each file (empty for other files), same order as `files`.
     pub documents: Vec<Vec<Document>>,
+    /// The files written beside the output directory, ready to be swapped in
+    /// ([`Compiler::build`] only).
+    pub staged: Option<emit::Staged>,
 }
 
 /// Runs the pipeline. Holds the source texts (for error snippets) and the template
@@ -188,6 +191,14 @@ impl Compiler {
         finish(planned, self.templates()?, Keep::Files)
     }
 
+    /// [`Compiler::compile_files`] that also stages the files for `out/<env>/` while they
+    /// are verified (see [`emit::Staged`]): `staged` is set; dropping it removes them.
+    /// For one spec: several staged at once could wait on each other's lock.
+    pub fn build(&mut self, spec_path: &Path, out: &Path) -> Result<Compiled, Stop> {
+        let planned = self.plan_warming(spec_path)?;
+        finish(planned, self.templates()?, Keep::Staged(out))
+    }
+
     /// Compiles several specs (`--all`), results in their order, on every core: the specs
     /// are loaded first, one after the other (loading records the sources error messages
     /// quote), then the pure stages of each spec run in parallel.
@@ -196,8 +207,15 @@ impl Compiler {
             return vec![match keep {
                 Keep::Documents => self.compile(one),
                 Keep::Files => self.compile_files(one),
+                Keep::Staged(out) => self.build(one, out),
             }];
         }
+        // Several specs may name the same environment: staged at once, each would wait for
+        // the other's lock. They are emitted one after the other instead.
+        let keep = match keep {
+            Keep::Staged(_) => Keep::Files,
+            other => other,
+        };
         let loaded: Vec<std::sync::Mutex<Option<Result<load::Loaded>>>> =
             self.warming(|root, sources| {
                 specs
@@ -217,28 +235,41 @@ impl Compiler {
 
 /// What a compilation keeps besides the files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keep {
+pub enum Keep<'a> {
     /// The parsed documents too (diff, check, generate).
     Documents,
     /// Only the files (build).
     Files,
+    /// The files, staged for the output directory under this one ([`Compiler::build`]).
+    Staged(&'a Path),
 }
 
-/// render → verify.
+/// render → verify (and stage, for a build).
 fn finish(planned: Planned, templates: &Templates, keep: Keep) -> Result<Compiled, Stop> {
     let files = timed("render", || templates.render(&planned.plan))?;
     let namespace = &planned.plan.namespace;
-    let documents = match keep {
-        Keep::Documents => timed("verify", || verify::verify(&files, namespace))?,
+    let check = || timed("verify", || verify::check(&files, namespace));
+    let (documents, staged) = match keep {
+        Keep::Documents => (timed("verify", || verify::verify(&files, namespace))?, None),
         Keep::Files => {
-            timed("verify", || verify::check(&files, namespace))?;
-            Vec::new()
+            check()?;
+            (Vec::new(), None)
+        }
+        Keep::Staged(out) => {
+            // The tree is written, and waited for until the disk has it, while it is
+            // verified; it is swapped in only once verified (and dropped, so removed, if not).
+            let dir = out.join(&planned.plan.environment);
+            let stage = || timed("stage", || emit::stage(&dir, &files));
+            let (checked, staged) = par::join(true, check, stage);
+            checked?;
+            (Vec::new(), Some(staged?))
         }
     };
     Ok(Compiled {
         planned,
         files,
         documents,
+        staged,
     })
 }
 

@@ -107,6 +107,44 @@ fn a_failure_after_any_write_leaves_the_previous_tree_byte_identical() {
     assert_no_leftovers(&out);
 }
 
+/// A build writes its new tree beside `out/prod` while verifying it; a tree that fails
+/// verification, or that `--deny-warnings` refuses, is removed again and `out/prod` stays.
+#[test]
+fn a_refused_build_removes_the_tree_it_staged() {
+    let repo = scratch_repo();
+    let out = repo.path().join("out");
+    let o = run(&mut build(repo.path(), "environments/prod.yaml"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = tree(&out.join("prod"));
+
+    // A template override whose PodDisruptionBudgets Kubernetes would reject.
+    let tpl = repo.path().join("tpl");
+    fs::create_dir(&tpl).unwrap();
+    let pdbs = fs::read_to_string(common::repo().join("templates/pdbs.yaml.j2")).unwrap();
+    let broken = pdbs.replace("unhealthyPodEvictionPolicy", "unhealthyPodEvictionPolicyy");
+    assert_ne!(
+        pdbs, broken,
+        "pdbs.yaml.j2 changed: update this test's edit"
+    );
+    fs::write(tpl.join("pdbs.yaml.j2"), broken).unwrap();
+    let o = run(build(repo.path(), "environments/prod-b.yaml").args(["--templates", "tpl"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unhealthyPodEvictionPolicyy"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(tree(&out.join("prod")) == before, "out/prod changed");
+    assert_no_leftovers(&out);
+
+    // prod-b has warnings (its load-test VUs, among others).
+    let o = run(build(repo.path(), "environments/prod-b.yaml").arg("--deny-warnings"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing written"), "{}", stderr(&o));
+    assert!(tree(&out.join("prod")) == before, "out/prod changed");
+    assert_no_leftovers(&out);
+}
+
 #[test]
 fn a_read_only_output_directory_fails_with_exit_2_and_changes_nothing() {
     let repo = scratch_repo();
