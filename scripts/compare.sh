@@ -5,16 +5,21 @@
 # minutes; interleaving puts both binaries in the same minutes, so their difference is
 # what this shows.
 #
-#   scripts/compare.sh OLD NEW [SPEC] [RUNS]   (default: a 1,000-service synthetic spec, 15 runs)
+#   scripts/compare.sh OLD NEW [SPEC] [RUNS] [COMMAND]
+#       (default: a 1,000-service synthetic spec, 15 runs, build)
 #   scripts/compare.sh old/tacosgen target/release/tacosgen environments/prod.yaml 40
+#   scripts/compare.sh old/tacosgen target/release/tacosgen environments/prod.yaml 40 check
 #
-# `build` writes a fresh out/ each run, in a scratch directory. Build the two binaries first,
-# e.g. with `git worktree` for the old commit.
+# `build` writes a fresh out/ each run, in a scratch directory; `check` compares with an
+# out/ the new binary built first. Build the two binaries first, e.g. with `git worktree`
+# for the old commit.
 set -euo pipefail
 
-[[ $# -ge 2 ]] || { echo "usage: scripts/compare.sh OLD NEW [SPEC] [RUNS]" >&2; exit 2; }
+[[ $# -ge 2 ]] || { echo "usage: scripts/compare.sh OLD NEW [SPEC] [RUNS] [build|check]" >&2; exit 2; }
 old=$(realpath "$1") new=$(realpath "$2")
 runs=${4:-15}
+command=${5:-build}
+[[ $command == build || $command == check ]] || { echo "compare.sh: build or check, not $command" >&2; exit 2; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -30,11 +35,12 @@ fi
 git -C "$scratch" init -q # the repository root that relative paths start from
 
 cd "$scratch"
+[[ $command == build ]] || "$new" build -q "$spec"
 for ((i = 0; i < runs; i++)); do
     for bin in "$old" "$new"; do
-        rm -rf out
+        [[ $command == check ]] || rm -rf out
         start=$(date +%s%N)
-        TACOSGEN_TIMINGS=1 "$bin" build -q "$spec" 2>"timings" >/dev/null
+        TACOSGEN_TIMINGS=1 "$bin" "$command" -q "$spec" 2>"timings" >/dev/null
         end=$(date +%s%N)
         tag=$([[ $bin == "$old" ]] && echo old || echo new)
         sed -n 's/^timing: \([a-z]*\) *\([0-9.]*\) ms\( .*\)\{0,1\}$/\1 \2/p' timings | while read -r stage ms; do
@@ -44,9 +50,9 @@ for ((i = 0; i < runs; i++)); do
     done
 done
 
-echo "$spec, $runs interleaved runs each (ms; median / minimum)"
+echo "$command $spec, $runs interleaved runs each (ms; median / minimum)"
 printf '%-10s %18s %18s\n' stage old new
-for stage in load validate plan render verify stage emit process; do
+for stage in load validate plan render verify stage compare emit process; do
     row=$stage
     for tag in old new; do
         row+=" $(awk -v t="$tag" -v s="$stage" '$1 == t && $2 == s { print $3 + 0 }' all | sort -g |

@@ -721,11 +721,14 @@ fn compare_all(
     let mut diffs = Vec::new();
     let mut code = ExitCode::Success;
     let started = std::time::Instant::now();
-    let results = compiler.compile_all(&specs, Keep::Files);
+    let results = compiler.compile_all(&specs, Keep::Compared(out));
     ui.detail(|| compiled_in(&specs, started));
     for (path, result) in specs.into_iter().zip(results) {
-        let compiled = match result {
-            Ok(c) => never_freed(c),
+        let (compiled, compared) = match result {
+            Ok(mut c) => {
+                let compared = c.compared.take();
+                (never_freed(c), compared)
+            }
             Err(stop) => {
                 ui.stop(&compiler, &stop);
                 code = ExitCode::Invalid;
@@ -742,8 +745,16 @@ fn compare_all(
             continue;
         }
         let env = &planned.plan.environment;
-        match diff::compare(Some(&path), env, &compiled.files, &out.join(env)) {
-            Ok(d) => diffs.push(d),
+        let compared = compared.unwrap_or_else(|| {
+            crate::timed("compare", || {
+                diff::compare(None, env, &compiled.files, &out.join(env))
+            })
+        });
+        match compared {
+            Ok(mut d) => {
+                d.spec = Some(path);
+                diffs.push(d);
+            }
             Err(e) => {
                 ui.error(&compiler, &e);
                 code = ExitCode::Invalid;

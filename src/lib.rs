@@ -107,6 +107,9 @@ pub struct Compiled {
     /// The files written beside the output directory, ready to be swapped in
     /// ([`Compiler::build`] only).
     pub staged: Option<emit::Staged>,
+    /// The files compared with the output directory ([`Keep::Compared`] only; its `spec` is
+    /// not set).
+    pub compared: Option<Result<diff::EnvDiff>>,
 }
 
 /// Runs the pipeline. Holds the source texts (for error snippets) and the template
@@ -180,23 +183,25 @@ impl Compiler {
 
     /// The whole pipeline up to (not including) writing.
     pub fn compile(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
-        let planned = self.plan_warming(spec_path)?;
-        finish(planned, self.templates()?, Keep::Documents)
+        self.compile_keeping(spec_path, Keep::Documents)
     }
 
     /// [`Compiler::compile`] for `build`, which writes the files and needs no parsed
     /// documents (`documents` is empty): less memory and time for large environments.
     pub fn compile_files(&mut self, spec_path: &Path) -> Result<Compiled, Stop> {
-        let planned = self.plan_warming(spec_path)?;
-        finish(planned, self.templates()?, Keep::Files)
+        self.compile_keeping(spec_path, Keep::Files)
     }
 
     /// [`Compiler::compile_files`] that also stages the files for `out/<env>/` while they
     /// are verified (see [`emit::Staged`]): `staged` is set; dropping it removes them.
     /// For one spec: several staged at once could wait on each other's lock.
     pub fn build(&mut self, spec_path: &Path, out: &Path) -> Result<Compiled, Stop> {
+        self.compile_keeping(spec_path, Keep::Staged(out))
+    }
+
+    fn compile_keeping(&mut self, spec_path: &Path, keep: Keep) -> Result<Compiled, Stop> {
         let planned = self.plan_warming(spec_path)?;
-        finish(planned, self.templates()?, Keep::Staged(out))
+        finish(planned, self.templates()?, keep)
     }
 
     /// Compiles several specs (`--all`), results in their order, on every core: the specs
@@ -204,11 +209,7 @@ impl Compiler {
     /// quote), then the pure stages of each spec run in parallel.
     pub fn compile_all(&mut self, specs: &[PathBuf], keep: Keep) -> Vec<Result<Compiled, Stop>> {
         if let [one] = specs {
-            return vec![match keep {
-                Keep::Documents => self.compile(one),
-                Keep::Files => self.compile_files(one),
-                Keep::Staged(out) => self.build(one, out),
-            }];
+            return vec![self.compile_keeping(one, keep)];
         }
         // Several specs may name the same environment: staged at once, each would wait for
         // the other's lock. They are emitted one after the other instead.
@@ -242,6 +243,8 @@ pub enum Keep<'a> {
     Files,
     /// The files, staged for the output directory under this one ([`Compiler::build`]).
     Staged(&'a Path),
+    /// The files, compared with the output directory under this one (check, diff).
+    Compared(&'a Path),
 }
 
 /// render → verify (and stage, for a build).
@@ -249,11 +252,15 @@ fn finish(planned: Planned, templates: &Templates, keep: Keep) -> Result<Compile
     let files = timed("render", || templates.render(&planned.plan))?;
     let namespace = &planned.plan.namespace;
     let check = || timed("verify", || verify::check(&files, namespace));
-    let (documents, staged) = match keep {
-        Keep::Documents => (timed("verify", || verify::verify(&files, namespace))?, None),
+    let (documents, staged, compared) = match keep {
+        Keep::Documents => (
+            timed("verify", || verify::verify(&files, namespace))?,
+            None,
+            None,
+        ),
         Keep::Files => {
             check()?;
-            (Vec::new(), None)
+            (Vec::new(), None, None)
         }
         Keep::Staged(out) => {
             // The tree is written, and waited for until the disk has it, while it is
@@ -262,7 +269,19 @@ fn finish(planned: Planned, templates: &Templates, keep: Keep) -> Result<Compile
             let stage = || timed("stage", || emit::stage(&dir, &files));
             let (checked, staged) = par::join(true, check, stage);
             checked?;
-            (Vec::new(), Some(staged?))
+            (Vec::new(), Some(staged?), None)
+        }
+        Keep::Compared(out) => {
+            // Reading the committed tree does not depend on the checks: for large
+            // environments it runs on another core meanwhile (BENCHMARKS.md, step 52).
+            let env = &planned.plan.environment;
+            let dir = out.join(env);
+            let compare = || timed("compare", || diff::compare(None, env, &files, &dir));
+            let bytes = files.iter().map(|f| f.content.len()).sum();
+            let parallel = par::threads_for(bytes, COMPARE_PARALLEL_MIN_BYTES) > 1;
+            let (checked, compared) = par::join(parallel, check, compare);
+            checked?;
+            (Vec::new(), None, Some(compared))
         }
     };
     Ok(Compiled {
@@ -270,8 +289,13 @@ fn finish(planned: Planned, templates: &Templates, keep: Keep) -> Result<Compile
         files,
         documents,
         staged,
+        compared,
     })
 }
+
+/// From this much output on, a check compares it with the committed tree on another core
+/// while verify runs: below, a thread start costs as much as the comparison.
+const COMPARE_PARALLEL_MIN_BYTES: usize = 1 << 20;
 
 fn plan_spec(spec_path: &Path, root: &Path, sources: &mut Sources) -> Result<Planned, Stop> {
     let loaded = timed("load", || load::load(spec_path, root, sources))?;

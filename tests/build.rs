@@ -364,7 +364,7 @@ fn compiling_all_in_parallel_equals_one_by_one() {
             let expected = match keep {
                 Keep::Files => alone.compile_files(spec),
                 Keep::Documents => alone.compile(spec),
-                Keep::Staged(_) => unreachable!("not among the kinds compared"),
+                Keep::Staged(_) | Keep::Compared(_) => unreachable!("not among the kinds compared"),
             };
             match (result, expected) {
                 (Ok(got), Ok(want)) => {
