@@ -38,7 +38,8 @@ pub(crate) fn root(plan: &Arc<Plan>) -> Value {
     let keep = Keep {
         _plan: Arc::new(Arc::clone(plan)),
     };
-    (**plan).to_value(&keep)
+    // SAFETY: `keep` holds this very plan.
+    unsafe { (**plan).to_value(&keep) }
 }
 
 /// Keeps the plan alive for the objects of one render job.
@@ -53,14 +54,18 @@ pub(crate) struct Keep {
 
 /// How a field of the plan becomes a template value.
 trait ToValue {
-    fn to_value(&self, keep: &Keep) -> Value;
+    /// # Safety
+    /// `self` is part of the plan `keep` holds: the value may point to it.
+    unsafe fn to_value(&self, keep: &Keep) -> Value;
 }
 
 /// A struct the templates read field by field (see [`fields!`]).
 trait Fields: Sync + 'static {
     /// Its keys as serde names them, in declaration order.
     const KEYS: &'static [&'static str];
-    fn field(&self, key: &str, keep: &Keep) -> Option<Value>;
+    /// # Safety
+    /// As [`ToValue::to_value`]: `self` is part of the plan `keep` holds.
+    unsafe fn field(&self, key: &str, keep: &Keep) -> Option<Value>;
 }
 
 /// Something inside the plan `keep` holds.
@@ -75,7 +80,9 @@ unsafe impl<T: ?Sized + Sync> Send for At<T> {}
 unsafe impl<T: ?Sized + Sync> Sync for At<T> {}
 
 impl<T: ?Sized> At<T> {
-    fn new(keep: &Keep, at: &T) -> Self {
+    /// # Safety
+    /// `at` is part of the plan `keep` holds.
+    unsafe fn new(keep: &Keep, at: &T) -> Self {
         At {
             keep: keep.clone(),
             at,
@@ -104,7 +111,8 @@ impl<T: Fields> Object for At<T> {
     }
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
-        self.get().field(key, &self.keep)
+        // SAFETY: what an `At` points to is part of its `keep`'s plan (`At::new`).
+        unsafe { self.get().field(key, &self.keep) }
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -123,7 +131,8 @@ impl<T: ToValue + Sync + 'static> Object for At<[T]> {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let item = self.get().get(key.as_usize()?)?;
-        Some(item.to_value(&self.keep))
+        // SAFETY: an item of a list of the plan is part of the plan.
+        Some(unsafe { item.to_value(&self.keep) })
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -167,28 +176,31 @@ pub(crate) fn entries(map: &Value) -> Option<impl Iterator<Item = (&str, &str)>>
 }
 
 impl ToValue for BTreeMap<String, String> {
-    fn to_value(&self, keep: &Keep) -> Value {
-        Value::from_object(At::new(keep, self))
+    unsafe fn to_value(&self, keep: &Keep) -> Value {
+        // SAFETY: the caller's contract.
+        Value::from_object(unsafe { At::new(keep, self) })
     }
 }
 
 impl<T: ToValue + Sync + 'static> ToValue for Vec<T> {
-    fn to_value(&self, keep: &Keep) -> Value {
-        Value::from_object(At::<[T]>::new(keep, self.as_slice()))
+    unsafe fn to_value(&self, keep: &Keep) -> Value {
+        // SAFETY: the caller's contract.
+        Value::from_object(unsafe { At::<[T]>::new(keep, self.as_slice()) })
     }
 }
 
 impl<T: ToValue> ToValue for Option<T> {
-    fn to_value(&self, keep: &Keep) -> Value {
+    unsafe fn to_value(&self, keep: &Keep) -> Value {
         match self {
-            Some(v) => v.to_value(keep),
+            // SAFETY: the caller's contract.
+            Some(v) => unsafe { v.to_value(keep) },
             None => Value::from(()),
         }
     }
 }
 
 impl ToValue for String {
-    fn to_value(&self, _: &Keep) -> Value {
+    unsafe fn to_value(&self, _: &Keep) -> Value {
         Value::from(self.as_str())
     }
 }
@@ -197,7 +209,7 @@ impl ToValue for String {
 macro_rules! scalars {
     ($($ty:ty),*) => {$(
         impl ToValue for $ty {
-            fn to_value(&self, _: &Keep) -> Value {
+            unsafe fn to_value(&self, _: &Keep) -> Value {
                 Value::from(*self)
             }
         }
@@ -211,7 +223,7 @@ scalars!(bool, u16, u32, u64, f64);
 macro_rules! eager {
     ($($ty:ty),*) => {$(
         impl ToValue for $ty {
-            fn to_value(&self, _: &Keep) -> Value {
+            unsafe fn to_value(&self, _: &Keep) -> Value {
                 Value::from(minijinja::value::Serde(self))
             }
         }
@@ -239,17 +251,21 @@ macro_rules! fields {
     ($($ty:ty { $($key:literal => $field:ident),* $(,)? })*) => {$(
         impl Fields for $ty {
             const KEYS: &'static [&'static str] = &[$($key),*];
-            fn field(&self, key: &str, keep: &Keep) -> Option<Value> {
-                Some(match key {
-                    $($key => self.$field.to_value(keep),)*
-                    _ => return None,
+            unsafe fn field(&self, key: &str, keep: &Keep) -> Option<Value> {
+                // SAFETY: a field of a part of the plan is part of the plan.
+                Some(unsafe {
+                    match key {
+                        $($key => self.$field.to_value(keep),)*
+                        _ => return None,
+                    }
                 })
             }
         }
 
         impl ToValue for $ty {
-            fn to_value(&self, keep: &Keep) -> Value {
-                Value::from_object(At::new(keep, self))
+            unsafe fn to_value(&self, keep: &Keep) -> Value {
+                // SAFETY: the caller's contract.
+                Value::from_object(unsafe { At::new(keep, self) })
             }
         }
     )*};
