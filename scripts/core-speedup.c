@@ -1,8 +1,11 @@
 /* How much a second core adds right now, and what starting a thread costs (BENCHMARKS.md,
- * tenth session): times a loop of pure arithmetic on one thread, then the same work split
- * over two, and prints the ratio; then starts and joins 200 threads that do nothing. On the
- * shared VMs the benchmarks ran on, the ratio moved between 1.0x and 2.0x within minutes,
- * so run it beside any comparison of parallel stages.
+ * tenth and eleventh sessions): times a loop of pure arithmetic on one thread, then the same
+ * work split over two, and prints the ratio; then starts and joins 200 threads that do
+ * nothing. On the shared VMs the benchmarks ran on, the ratio moved between 1.0x and 2.0x
+ * within minutes, so run it beside any comparison of parallel stages. The "wide" loop, eight
+ * independent chains, is bound by the multipliers instead of by latency: two hyperthreads of
+ * one core would share them and gain little, two cores gain 2x. At -O2 it is vectorized;
+ * with -fno-tree-vectorize it runs on the scalar multiplier.
  *
  *   cc -O2 -pthread scripts/core-speedup.c -o /tmp/core-speedup && /tmp/core-speedup
  */
@@ -25,6 +28,16 @@ static void *work(void *arg) {
     return NULL;
 }
 
+/* Eight independent chains: as many multiplies as the core can issue. */
+static void *wide(void *arg) {
+    uint64_t n = *(uint64_t *)arg, x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, s = 0;
+    for (uint64_t k = 0; k < n; k++)
+        for (int j = 0; j < 8; j++) x[j] = x[j] * 6364136223846793005ULL + k;
+    for (int j = 0; j < 8; j++) s ^= x[j];
+    *(uint64_t *)arg = s;
+    return NULL;
+}
+
 static void *nothing(void *arg) { return arg; }
 
 int main(void) {
@@ -41,6 +54,20 @@ int main(void) {
         double two = now_ms() - t0;
         printf("one thread %.2f ms, two threads %.2f ms: %.2fx (%llu)\n", one, two, one / two,
                (unsigned long long)(all ^ a ^ b));
+    }
+    for (int run = 0; run < 3; run++) {
+        uint64_t all = 20000000, a = all / 2, b = all / 2;
+        double t0 = now_ms();
+        wide(&all);
+        double one = now_ms() - t0;
+        t0 = now_ms();
+        pthread_t helper;
+        if (pthread_create(&helper, NULL, wide, &b) != 0) return 1;
+        wide(&a);
+        pthread_join(helper, NULL);
+        double two = now_ms() - t0;
+        printf("wide: one thread %.2f ms, two threads %.2f ms: %.2fx (%llu)\n", one, two,
+               one / two, (unsigned long long)(all ^ a ^ b));
     }
     pthread_t idle;
     double t0 = now_ms();

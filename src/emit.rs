@@ -42,9 +42,9 @@ pub fn emit(dir: &Path, files: &[OutputFile]) -> Result<Outcome> {
 }
 
 /// A new tree for `dir`, written and made durable beside it, waiting to be swapped in by
-/// [`Staged::commit`]. Dropped instead, it is removed and `dir` stays as it was. The build
-/// stages while verify runs (`Compiler::compile_all`): the files' copy into the page cache
-/// and, above all, the wait for the disk overlap the checks (BENCHMARKS.md, step 51).
+/// [`Staged::commit`]. Dropped instead, it is removed and `dir` stays as it was. A build
+/// stages while verify runs (`Compiler::build`): the files' copy into the page cache and,
+/// above all, the wait for the disk overlap the checks (BENCHMARKS.md, step 51).
 #[derive(Debug)]
 pub struct Staged {
     dir: PathBuf,

@@ -237,9 +237,9 @@ impl Compiler {
 /// What a compilation keeps besides the files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep<'a> {
-    /// The parsed documents too (diff, check, generate).
+    /// The parsed documents too (`show`, `generate`).
     Documents,
-    /// Only the files (build).
+    /// Only the files (`build --all`, which emits after compiling every spec).
     Files,
     /// The files, staged for the output directory under this one ([`Compiler::build`]).
     Staged(&'a Path),
@@ -329,8 +329,8 @@ fn build_templates(dir: Option<&Path>) -> Result<Templates> {
 }
 
 /// Runs one stage; with `TACOSGEN_TIMINGS` set, prints how long it took and the page faults
-/// it made to stderr. The
-/// profile in BENCHMARKS.md comes from this, in the release binary users run.
+/// it made to stderr. The profile in BENCHMARKS.md comes from this, in the release binary
+/// users run.
 pub fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
     static ON: OnceLock<bool> = OnceLock::new();
     if !*ON.get_or_init(|| std::env::var_os("TACOSGEN_TIMINGS").is_some()) {
