@@ -5,7 +5,8 @@
  * within minutes, so run it beside any comparison of parallel stages. The "wide" loop, eight
  * independent chains, is bound by the multipliers instead of by latency: two hyperthreads of
  * one core would share them and gain little, two cores gain 2x. At -O2 it is vectorized;
- * with -fno-tree-vectorize it runs on the scalar multiplier.
+ * with -fno-tree-vectorize it runs on the scalar multiplier. Both runs of a loop go through
+ * one function (`compare`): a run inlined into main would time different code.
  *
  *   cc -O2 -pthread scripts/core-speedup.c -o /tmp/core-speedup && /tmp/core-speedup
  */
@@ -40,35 +41,29 @@ static void *wide(void *arg) {
 
 static void *nothing(void *arg) { return arg; }
 
+/* Times `work` over `all` iterations on one thread, then split over two, and prints both. */
+__attribute__((noinline)) static int compare(const char *name, void *(*work)(void *),
+                                             uint64_t all) {
+    uint64_t a = all / 2, b = all / 2;
+    double t0 = now_ms();
+    work(&all);
+    double one = now_ms() - t0;
+    t0 = now_ms();
+    pthread_t helper;
+    if (pthread_create(&helper, NULL, work, &b) != 0) return 1;
+    work(&a);
+    pthread_join(helper, NULL);
+    double two = now_ms() - t0;
+    printf("%s: one thread %.2f ms, two threads %.2f ms: %.2fx (%llu)\n", name, one, two,
+           one / two, (unsigned long long)(all ^ a ^ b));
+    return 0;
+}
+
 int main(void) {
-    for (int run = 0; run < 3; run++) {
-        uint64_t all = 50000000, a = all / 2, b = all / 2;
-        double t0 = now_ms();
-        work(&all);
-        double one = now_ms() - t0;
-        t0 = now_ms();
-        pthread_t helper;
-        if (pthread_create(&helper, NULL, work, &b) != 0) return 1;
-        work(&a);
-        pthread_join(helper, NULL);
-        double two = now_ms() - t0;
-        printf("one thread %.2f ms, two threads %.2f ms: %.2fx (%llu)\n", one, two, one / two,
-               (unsigned long long)(all ^ a ^ b));
-    }
-    for (int run = 0; run < 3; run++) {
-        uint64_t all = 20000000, a = all / 2, b = all / 2;
-        double t0 = now_ms();
-        wide(&all);
-        double one = now_ms() - t0;
-        t0 = now_ms();
-        pthread_t helper;
-        if (pthread_create(&helper, NULL, wide, &b) != 0) return 1;
-        wide(&a);
-        pthread_join(helper, NULL);
-        double two = now_ms() - t0;
-        printf("wide: one thread %.2f ms, two threads %.2f ms: %.2fx (%llu)\n", one, two,
-               one / two, (unsigned long long)(all ^ a ^ b));
-    }
+    for (int run = 0; run < 3; run++)
+        if (compare("chain", work, 50000000) != 0) return 1;
+    for (int run = 0; run < 3; run++)
+        if (compare("wide", wide, 20000000) != 0) return 1;
     pthread_t idle;
     double t0 = now_ms();
     for (int i = 0; i < 200; i++) {
