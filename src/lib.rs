@@ -107,8 +107,8 @@ pub struct Compiled {
     /// The files written beside the output directory, ready to be swapped in
     /// ([`Compiler::build`] only).
     pub staged: Option<emit::Staged>,
-    /// The files compared with the output directory ([`Keep::Compared`] only; its `spec` is
-    /// not set).
+    /// The files compared with the output directory: set exactly when compiled with
+    /// [`Keep::Compared`] (its `spec` is not set).
     pub compared: Option<Result<diff::EnvDiff>>,
 }
 
@@ -332,8 +332,7 @@ fn build_templates(dir: Option<&Path>) -> Result<Templates> {
 /// it made to stderr. The profile in BENCHMARKS.md comes from this, in the release binary
 /// users run.
 pub fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
-    static ON: OnceLock<bool> = OnceLock::new();
-    if !*ON.get_or_init(|| std::env::var_os("TACOSGEN_TIMINGS").is_some()) {
+    if !timings() {
         return f();
     }
     let faults = page_faults();
@@ -345,6 +344,12 @@ pub fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
         page_faults() - faults
     );
     value
+}
+
+/// Whether `TACOSGEN_TIMINGS` is set (read once).
+pub(crate) fn timings() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("TACOSGEN_TIMINGS").is_some())
 }
 
 /// Page faults of the process so far, for [`timed`]: a fresh page costs ~1.4 µs here, and a

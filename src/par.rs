@@ -67,24 +67,41 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
         return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);
+    let started = std::time::Instant::now();
     let work = || {
         let mut done = Vec::new();
+        let first = started.elapsed();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(item) = items.get(i) else {
-                return done;
+                return (done, first, started.elapsed());
             };
             done.push((i, f(item)));
         }
     };
-    let mut all = std::thread::scope(|s| {
+    let (mut all, spans) = std::thread::scope(|s| {
         let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
-        let mut all = work();
+        let (mut all, first, last) = work();
+        let mut spans = vec![(all.len(), first, last)];
         for h in helpers {
-            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            let (done, first, last) = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            spans.push((done.len(), first, last));
+            all.extend(done);
         }
-        all
+        (all, spans)
     });
+    // `TACOSGEN_TIMINGS`: how the items fell to the threads, and when each began and ended
+    // (a thread that starts late leaves the others the work).
+    if crate::timings() {
+        let spans: Vec<String> = spans
+            .iter()
+            .map(|(n, a, b)| {
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+                format!("{n} items {:.3}-{:.3} ms", ms(*a), ms(*b))
+            })
+            .collect();
+        eprintln!("timing: par of {}: {}", items.len(), spans.join(", "));
+    }
     all.sort_unstable_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, r)| r).collect()
 }
