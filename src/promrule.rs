@@ -14,8 +14,8 @@ use crate::verify::{Problem, problem};
 
 // The rules' strings are borrowed from the parsed document, and their label maps checked as
 // they are read, not kept: at 1,000 services the object is one document of 1.3 MB with
-// ~3,000 rules, and owning every string and map of it was most of the ~6 ms verify spent
-// on it (BENCHMARKS.md, step 53).
+// ~3,000 rules, and owning every string and map of it cost ~18 M instructions and ~900 page
+// faults (BENCHMARKS.md, step 53).
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
