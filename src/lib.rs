@@ -329,8 +329,9 @@ fn build_templates(dir: Option<&Path>) -> Result<Templates> {
 }
 
 /// Runs one stage; with `TACOSGEN_TIMINGS` set, prints how long it took and the page faults
-/// it made to stderr. The profile in BENCHMARKS.md comes from this, in the release binary
-/// users run.
+/// the process made meanwhile (other threads' too, for a template or document timed on one
+/// of several threads) to stderr. The profile in BENCHMARKS.md comes from this, in the
+/// release binary users run.
 pub fn timed<T>(stage: &str, f: impl FnOnce() -> T) -> T {
     if !timings() {
         return f();

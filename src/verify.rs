@@ -186,20 +186,28 @@ fn run(
             let value = serde_json::Value::Null;
             return (Some((id, Document { line, value })), Vec::new());
         }
-        let light = fastyaml::parse_light(text);
-        let fast = light
-            .as_ref()
-            .and_then(|d| check_light(d, namespace, keep, &shapes));
-        if let Some((id, value)) = fast {
-            return (Some((id, Document { line, value })), Vec::new());
+        let full = || {
+            let light = fastyaml::parse_light(text);
+            let fast = light
+                .as_ref()
+                .and_then(|d| check_light(d, namespace, keep, &shapes));
+            if let Some((id, value)) = fast {
+                return (Some((id, Document { line, value })), Vec::new());
+            }
+            // Parsed already (it reads as `parse_document` would read it): not parsed twice.
+            let parsed = light.map(|d| Ok(d.to_json()));
+            let (mut doc, errors) = check_document(&files[i], line, text, parsed, namespace);
+            if !keep && let Some((_, d)) = &mut doc {
+                d.value = serde_json::Value::Null;
+            }
+            (doc, errors)
+        };
+        // `TACOSGEN_TIMINGS` times each document too large to scan (a large environment's
+        // dashboard and alert rules: megabytes each, on one core).
+        if text.len() > SCAN_MAX_BYTES {
+            return crate::timed(&files[i].path, full);
         }
-        // Parsed already (it reads as `parse_document` would read it): not parsed twice.
-        let parsed = light.map(|d| Ok(d.to_json()));
-        let (mut doc, errors) = check_document(&files[i], line, text, parsed, namespace);
-        if !keep && let Some((_, d)) = &mut doc {
-            d.value = serde_json::Value::Null;
-        }
-        (doc, errors)
+        full()
     });
     let mut errors = Vec::new();
     // Hashed: in a sorted map, the comparisons of ids that share their apiVersion, kind and
