@@ -860,7 +860,7 @@ fn drop_spaces(s: &str) -> &str {
 
 /// Rejects characters that YAML forbids or treats as line breaks (`\r`, NEL,
 /// LS, PS, BOM, C0/C1 controls, DEL, U+FFFE/FFFF). Returns whether a tab occurs.
-fn prescan(src: &str) -> Res<bool> {
+pub(crate) fn prescan(src: &str) -> Res<bool> {
     let b = src.as_bytes();
     let mut tabs = false;
     for (k, chunk) in b.chunks(32).enumerate() {
@@ -900,7 +900,7 @@ fn is_seq_entry(t: &str) -> bool {
 
 /// Splits a plain scalar at a ` #` comment (trimming trailing spaces) and
 /// reports whether a `: ` (or a final `:`) occurs before the comment.
-fn scan_plain(t: &str) -> (&str, bool) {
+pub(crate) fn scan_plain(t: &str) -> (&str, bool) {
     let b = t.as_bytes();
     let mut colon = false;
     let mut from = 0;
@@ -920,7 +920,7 @@ fn scan_plain(t: &str) -> (&str, bool) {
 /// byte equal to `x` becomes zero in `w ^ x…x`; the zero-byte test below sets the high bit of
 /// the first zero byte exactly (higher ones may be false positives, never lower ones), and
 /// the bytes are read little-endian, so the lowest set bit is the first match.
-fn find2(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
+pub(crate) fn find2(b: &[u8], from: usize, x: u8, y: u8) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
@@ -1185,10 +1185,7 @@ impl<'a, B: Build<'a>> Flow<'a, '_, B> {
     /// (no `%`/`@` first, not a lone `-`).
     fn token(&mut self) -> Res<&'a str> {
         let start = self.i;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || b"._+-/~%=@".contains(&c))
-        {
+        while self.peek().is_some_and(token_byte) {
             self.i += 1;
         }
         match &self.s[start..self.i] {
@@ -1197,6 +1194,11 @@ impl<'a, B: Build<'a>> Flow<'a, '_, B> {
             t => Ok(t),
         }
     }
+}
+
+/// Whether `c` may occur in a plain scalar in a flow collection (see [`Flow::token`]).
+pub(crate) fn token_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"._+-/~%=@".contains(&c)
 }
 
 /// A plain mapping key: it must resolve to a string.

@@ -33,6 +33,7 @@ pub mod report;
 pub mod scaffold;
 pub mod schema;
 pub mod show;
+mod skeleton;
 pub mod spec;
 pub mod units;
 pub mod validate;

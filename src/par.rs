@@ -62,21 +62,34 @@ pub fn join<A: Send, B: Send>(
 /// `f` over `items` on `threads` threads, results in item order. Each thread takes the next
 /// unclaimed item, so a big item early in the list does not hold up the others.
 pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    map_with(items, threads, || (), |(), item| f(item))
+}
+
+/// [`map`] with a state per thread, made by `init` (e.g. a cache the thread reads without
+/// touching memory another core writes).
+pub fn map_with<T: Sync, S, R: Send>(
+    items: &[T],
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
     let threads = threads.min(items.len());
     if threads <= 1 {
-        return items.iter().map(f).collect();
+        let mut state = init();
+        return items.iter().map(|item| f(&mut state, item)).collect();
     }
     let next = AtomicUsize::new(0);
     let started = std::time::Instant::now();
     let work = || {
         let mut done = Vec::new();
+        let mut state = init();
         let first = started.elapsed();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(item) = items.get(i) else {
                 return (done, first, started.elapsed());
             };
-            done.push((i, f(item)));
+            done.push((i, f(&mut state, item)));
         }
     };
     let (mut all, spans) = std::thread::scope(|s| {
@@ -118,6 +131,21 @@ mod tests {
             assert_eq!(out, items.iter().map(|x| x * x).collect::<Vec<_>>());
         }
         assert!(map(&[] as &[u8], 4, |x| *x).is_empty());
+        // Each thread's state sees only its own items: as many first items as threads at most.
+        for threads in [1, 2, 3] {
+            let out = map_with(
+                &items,
+                threads,
+                || 0,
+                |seen, x| (std::mem::replace(seen, *seen + 1), *x),
+            );
+            assert_eq!(out.iter().map(|(_, x)| *x).collect::<Vec<_>>(), items);
+            let firsts = out.iter().filter(|(seen, _)| *seen == 0).count();
+            assert!((1..=threads).contains(&firsts), "{firsts} of {threads}");
+            if threads == 1 {
+                assert!(out.iter().enumerate().all(|(i, (seen, _))| *seen == i));
+            }
+        }
         assert_eq!(threads_for(10, 11), 1);
         for parallel in [false, true] {
             assert_eq!(join(parallel, || 1, || "b"), (1, "b"));

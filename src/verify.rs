@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 use serde::de::DeserializeOwned;
 
@@ -19,6 +19,7 @@ use crate::fastyaml::{self, Build, Light, ParseOutcome};
 use crate::load::{self, Node};
 use crate::par;
 use crate::render::OutputFile;
+use crate::skeleton::{self, Field, Hole, Kind, Skeleton, Skeletons};
 use crate::validate::is_dns_label;
 
 /// One parsed document of an output file.
@@ -60,6 +61,17 @@ impl ObjectId {
                 .skip(1)
                 .try_fold(doc, |node, key| node.get(key))?
                 .as_str()
+        })
+    }
+
+    /// The identity from apiVersion, kind, metadata.namespace and metadata.name.
+    fn of_fields(fields: [Option<&str>; 4]) -> Option<ObjectId> {
+        let [api_version, kind, namespace, name] = fields;
+        Some(ObjectId {
+            api_version: api_version?.to_owned(),
+            kind: kind?.to_owned(),
+            namespace: namespace.unwrap_or_default().to_owned(),
+            name: name?.to_owned(),
         })
     }
 
@@ -177,10 +189,11 @@ fn run(
     let shapes = Shapes::new(jobs.len() >= SHAPES_MIN_DOCUMENTS);
     // Documents are kept (for `diff`) as parsed trees, so only a check may skip building them.
     let scan = !keep && shapes.remember;
-    let checked = par::map(&jobs, threads, |&(i, line, text)| {
+    let checked = par::map_with(&jobs, threads, skeleton::Cache::default, |cache, job| {
+        let &(i, line, text) = job;
         if scan
             && text.len() <= SCAN_MAX_BYTES
-            && let Some(id) = shapes.accepted(text)
+            && let Some(id) = shapes.accepted(text, cache)
             && identity_problems(&id, namespace).is_empty()
         {
             let value = serde_json::Value::Null;
@@ -291,6 +304,8 @@ struct Shapes {
     /// Off for small environments (see [`SHAPES_MIN_DOCUMENTS`]): each document is checked.
     remember: bool,
     known: std::sync::Mutex<HashMap<Vec<u8>, Shape, BuildHasherDefault<FxHasher>>>,
+    /// Texts of accepted shapes that later documents are matched against before a scan.
+    skeletons: Skeletons,
 }
 
 /// What is known of a shape.
@@ -309,6 +324,7 @@ impl Shapes {
         Shapes {
             remember,
             known: Default::default(),
+            skeletons: Skeletons::default(),
         }
     }
 
@@ -342,14 +358,26 @@ impl Shapes {
     }
 
     /// The identity of a document whose shape is known to be accepted, read without building
-    /// its tree (see [`Scan`]); `None` when its shape is not known so.
-    fn accepted(&self, text: &str) -> Option<ObjectId> {
-        let ((), scan) = fastyaml::parse_one(text, Scan::new())?;
+    /// its tree: matched against a [`Skeleton`] of its shape, else scanned (see [`Scan`]),
+    /// after which it may become a skeleton itself; `None` when its shape is not known so.
+    fn accepted(&self, text: &str, cache: &mut skeleton::Cache) -> Option<ObjectId> {
+        if let Some(id) = self.skeletons.find(text, cache, ObjectId::of_fields) {
+            return id;
+        }
+        let ((), scan) = fastyaml::parse_one(text, Scan::new(text))?;
         let known = self.known.lock().ok()?.get(&scan.key).copied();
         if !matches!(known, Some(Shape::General(true))) {
             return None;
         }
-        scan.id()
+        let id = scan.id();
+        if scan.borrowed && self.skeletons.room() {
+            let shape = BuildHasherDefault::<FxHasher>::default().hash_one(&scan.key);
+            let fields = scan.sources();
+            if let Some(skeleton) = Skeleton::new(text, scan.holes, fields, shape) {
+                self.skeletons.learn(skeleton);
+            }
+        }
+        id
     }
 }
 
@@ -358,8 +386,10 @@ impl Shapes {
 /// [`ObjectId::of_light`] finds them. Scalars are resolved by [`fastyaml::Lights`], so each
 /// has the kind it has in the tree. Duplicate keys are not looked for: a key with one never
 /// equals the key of a shape that was judged, as those documents were parsed in full.
+/// It also notes where each scalar is in the text, for a [`Skeleton`].
 #[derive(Default)]
 struct Scan<'a> {
+    text: &'a str,
     key: Vec<u8>,
     /// Collections open around the next event (1 in the root mapping).
     depth: usize,
@@ -373,14 +403,45 @@ struct Scan<'a> {
     field: Option<usize>,
     /// apiVersion, kind, metadata.namespace, metadata.name (see [`Scan::id`]): when strings.
     fields: [Option<Cow<'a, str>>; 4],
+    /// The scalars' places in the text, but for those of [`compared`] keys (see [`Scan::hole`]).
+    holes: Vec<Hole>,
+    /// For each of `fields`, the hole it was read from.
+    field_holes: [Option<usize>; 4],
+    /// Every scalar was borrowed from the text (none had escapes or was a block scalar).
+    borrowed: bool,
 }
 
 impl<'a> Scan<'a> {
-    fn new() -> Self {
+    fn new(text: &'a str) -> Self {
         Scan {
+            text,
             key: Vec::with_capacity(1024),
+            borrowed: true,
             ..Scan::default()
         }
+    }
+
+    /// The hole of a scalar whose text (without quotes) is `s`, a slice of the document.
+    fn hole(&self, s: &str, kind: Kind) -> Hole {
+        let start = s.as_ptr() as usize - self.text.as_ptr() as usize;
+        let end = start + s.len();
+        match kind {
+            Kind::Quoted(_) => Hole {
+                start: start - 1,
+                end: end + 1,
+                kind,
+            },
+            _ => Hole { start, end, kind },
+        }
+    }
+
+    /// Where the identity's fields come from in documents of this one's skeleton.
+    fn sources(&self) -> [Field; 4] {
+        std::array::from_fn(|f| match (self.field_holes[f], &self.fields[f]) {
+            (Some(hole), _) => Field::Hole(hole),
+            (None, Some(s)) => Field::Fixed(s.to_string()),
+            (None, None) => Field::Absent,
+        })
     }
 
     fn key(&mut self, key: &str) {
@@ -397,12 +458,19 @@ impl<'a> Scan<'a> {
         };
     }
 
-    fn scalar(&mut self, value: Light<'a>) {
+    /// A scalar, at `hole` when it was borrowed from the text.
+    fn scalar(&mut self, value: Light<'a>, hole: Option<Hole>) {
         shape(&value, self.keep, &mut self.key);
+        // The values of compared keys are kept in shapes: they stay in the skeleton's text.
+        let hole = hole.filter(|_| !self.keep);
+        if let Some(hole) = hole {
+            self.holes.push(hole);
+        }
         self.keep = false;
         self.metadata_next = false;
         if let (Some(field), Light::Str(s)) = (self.field.take(), value) {
             self.fields[field] = Some(s);
+            self.field_holes[field] = hole.map(|_| self.holes.len() - 1);
         }
     }
 
@@ -413,16 +481,7 @@ impl<'a> Scan<'a> {
 
     /// The identity from the fields read.
     fn id(&self) -> Option<ObjectId> {
-        const PATHS: [&str; 4] = [
-            "/apiVersion",
-            "/kind",
-            "/metadata/namespace",
-            "/metadata/name",
-        ];
-        ObjectId::from_fields(|path| {
-            let field = PATHS.iter().position(|p| *p == path)?;
-            self.fields[field].as_deref()
-        })
+        ObjectId::of_fields(self.fields.each_ref().map(|f| f.as_deref()))
     }
 }
 
@@ -433,7 +492,19 @@ impl<'a> Build<'a> for Scan<'a> {
     const SPEC: bool = false;
     fn plain(&mut self, s: &'a str, at: fastyaml::Pos) -> Result<(), &'static str> {
         let value = fastyaml::Lights.plain(s, at)?;
-        self.scalar(value);
+        let class = scalar_class(&value);
+        // A plain scalar that ends its line, or a shorter one (in a flow collection, or
+        // before a comment): the skeleton checks which bytes may follow.
+        let kind = match self
+            .text
+            .as_bytes()
+            .get(s.as_ptr() as usize - self.text.as_ptr() as usize + s.len())
+        {
+            None | Some(b'\n') => Kind::Line(class),
+            Some(_) => Kind::Token(class),
+        };
+        let hole = self.hole(s, kind);
+        self.scalar(value, Some(hole));
         Ok(())
     }
     fn plain_key(&mut self, s: &'a str) -> Result<(), &'static str> {
@@ -445,10 +516,22 @@ impl<'a> Build<'a> for Scan<'a> {
         self.key(&s);
     }
     fn string(&mut self, s: Cow<'a, str>, _: fastyaml::Pos) {
-        self.scalar(Light::Str(s));
+        let hole = match &s {
+            Cow::Borrowed(inner) => {
+                let start = inner.as_ptr() as usize - self.text.as_ptr() as usize;
+                let quote = self.text.as_bytes()[start - 1];
+                Some(self.hole(inner, Kind::Quoted(quote)))
+            }
+            // Unescaped, or a block scalar: not a one-line text a skeleton can hold.
+            Cow::Owned(_) => {
+                self.borrowed = false;
+                None
+            }
+        };
+        self.scalar(Light::Str(s), hole);
     }
     fn empty(&mut self) -> Result<(), &'static str> {
-        self.scalar(Light::Null);
+        self.scalar(Light::Null, None);
         Ok(())
     }
     fn open(&mut self, seq: bool) {
@@ -482,15 +565,11 @@ fn compared(key: &str) -> bool {
 fn shape(doc: &fastyaml::Light, keep: bool, out: &mut Vec<u8>) {
     use fastyaml::Light;
     match doc {
-        Light::Null => out.push(b'n'),
-        Light::Bool(_) => out.push(b'b'),
-        Light::Number(n) => out.push(number_class(n).0),
         Light::Str(s) if keep => {
             out.push(b'S');
             out.extend_from_slice(s.as_bytes());
             out.push(0);
         }
-        Light::Str(_) => out.push(b's'),
         Light::Seq(items) => {
             out.push(b'[');
             items.iter().for_each(|item| shape(item, false, out));
@@ -505,7 +584,28 @@ fn shape(doc: &fastyaml::Light, keep: bool, out: &mut Vec<u8>) {
             }
             out.push(b'}');
         }
+        scalar => out.push(scalar_class(scalar)),
     }
+}
+
+/// The byte of a scalar (not a kept string) in a [`shape`] (a collection's opening byte).
+fn scalar_class(value: &fastyaml::Light) -> u8 {
+    use fastyaml::Light;
+    match value {
+        Light::Null => b'n',
+        Light::Bool(_) => b'b',
+        Light::Number(n) => number_class(n).0,
+        Light::Str(_) => b's',
+        // Not scalars: [`shape`] writes their contents too.
+        Light::Seq(_) => b'[',
+        Light::Map(_) => b'{',
+    }
+}
+
+/// The class ([`scalar_class`]) of the plain scalar `s`; `None` when the parser declines it.
+pub(crate) fn plain_class(s: &str) -> Option<u8> {
+    let value = fastyaml::Lights.plain(s, fastyaml::Pos::default()).ok()?;
+    Some(scalar_class(&value))
 }
 
 /// A number's class in [`shape`], and the number that stands for the class.
@@ -907,7 +1007,7 @@ mod tests {
 
     /// What a [`Scan`] reads of `text`: its key and identity, as [`Shapes::accepted`] uses them.
     fn scanned(text: &str) -> Option<(Vec<u8>, Option<ObjectId>)> {
-        let ((), scan) = fastyaml::parse_one(text, Scan::new())?;
+        let ((), scan) = fastyaml::parse_one(text, Scan::new(text))?;
         let id = scan.id();
         Some((scan.key, id))
     }
@@ -1041,6 +1141,196 @@ mod tests {
                 "{message}: {text:?}"
             );
         }
+    }
+
+    /// The skeleton [`Shapes::accepted`] would learn from `text` (were its shape accepted),
+    /// and the text's shape key.
+    fn learned(text: &str) -> Option<(Skeleton, Vec<u8>)> {
+        let ((), scan) = fastyaml::parse_one(text, Scan::new(text))?;
+        if !scan.borrowed {
+            return None;
+        }
+        let fields = scan.sources();
+        Some((Skeleton::new(text, scan.holes, fields, 0)?, scan.key))
+    }
+
+    /// What may stand in a skeleton's hole, meant to be read as anything but the scalar there:
+    /// other classes, indicators, comments, escapes, line breaks, forbidden characters.
+    const HOLE_CONTENTS: [&str; 70] = [
+        "x",
+        "svc-0002",
+        "x: y",
+        "x:",
+        "x #y",
+        "x#y",
+        "x:y",
+        "a b",
+        "x ",
+        " x",
+        "",
+        "-",
+        "--",
+        "---",
+        "- x",
+        "-x",
+        "-1",
+        "+1",
+        "1e3",
+        "0x1F",
+        "0755",
+        "089",
+        "0",
+        "7",
+        "123456789",
+        "1234567890",
+        "99999999999999999999",
+        "1.5",
+        ".5",
+        ".inf",
+        "1_000",
+        "2024-01-01",
+        "~",
+        "null",
+        "true",
+        "yes",
+        "off",
+        "\"q\"",
+        "'q'",
+        "\"a\\\"b\"",
+        "'a''b'",
+        "\"a\nb\"",
+        "a\tb",
+        "a\u{85}b",
+        "a\u{2028}b",
+        "\u{feff}a",
+        "a\u{7f}",
+        "\u{ffff}",
+        "×",
+        "[x]",
+        "{x}",
+        "x,y",
+        "x]",
+        "&a",
+        "*a",
+        "!t",
+        "|",
+        ">",
+        "%x",
+        "@x",
+        "`x",
+        "#x",
+        "# x",
+        "x\n  y",
+        "x\ny: z",
+        "\"x",
+        "\"a\\",
+        "'a",
+        "a\\\\",
+        "9999999999",
+    ];
+
+    /// A document that matches a skeleton is read by the scan (and the parser) exactly as the
+    /// match says: the skeleton's shape and the identity read from its holes. Checked on every
+    /// committed document's skeleton against the line edits of the scan's own test and against
+    /// every hole filled with each of [`HOLE_CONTENTS`], bare and quoted.
+    #[test]
+    fn skeletons_match_only_what_the_parser_reads_alike() {
+        // Besides the committed documents (double-quoted and plain one-line values, comment
+        // lines): plain identity fields, single quotes, flow collections, values before
+        // comments and trailing spaces, and a compact nested sequence.
+        let extra = [
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-name\n  namespace: ns  # where\n  labels: {a: x, b: 'y', c: \"z\", d: 1}\ndata:\n  list: [a, 1, 'b', \"c\", ~]\n  num: 7   \n  s: 'single'\n  # comment\n  t: text # note\n",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: \"web\", namespace: 'ns'}\nspec:\n  ports:\n  - port: 80\n    targetPort: http\n  - - nested\n    - 2.5\n  - [x, {k: z}]\n",
+        ];
+        let docs = prod_documents().into_iter().map(|(p, d)| (p, d, false));
+        let extra = extra.map(|d| ("extra".into(), d.to_string(), true));
+        let (mut matched, mut unmatched, mut skeletons) = (0, 0, 0);
+        for (path, doc, all) in docs.chain(extra) {
+            let Some((skeleton, key)) = learned(&doc) else {
+                continue;
+            };
+            skeletons += 1;
+            let mut texts = text_variants(&doc);
+            for (n, hole) in skeleton.holes().iter().enumerate() {
+                let contents = HOLE_CONTENTS.iter().cycle().skip(n % HOLE_CONTENTS.len());
+                let some = if all { HOLE_CONTENTS.len() } else { 24 };
+                for content in contents.take(some) {
+                    for filled in [
+                        content.to_string(),
+                        format!("\"{content}\""),
+                        format!("'{content}'"),
+                    ] {
+                        texts.push(format!(
+                            "{}{filled}{}",
+                            &doc[..hole.start],
+                            &doc[hole.end..]
+                        ));
+                    }
+                }
+            }
+            texts.push(doc.clone());
+            for text in texts {
+                let Some(fields) = skeleton.matches(&text) else {
+                    unmatched += 1;
+                    continue;
+                };
+                let id = ObjectId::of_fields(fields);
+                let where_ = format!("{}:\n{text}", path.display());
+                assert_eq!(scanned(&text), Some((key.clone(), id.clone())), "{where_}");
+                let light = fastyaml::parse_light(&text).expect(&where_);
+                let mut parsed = Vec::new();
+                shape(&light, false, &mut parsed);
+                assert_eq!(
+                    (parsed, ObjectId::of_light(&light)),
+                    (key.clone(), id),
+                    "{where_}"
+                );
+                matched += 1;
+            }
+        }
+        assert!(
+            skeletons > 30 && matched > 5_000 && unmatched > 20_000,
+            "{skeletons} skeletons, {matched} matched, {unmatched} not"
+        );
+    }
+
+    /// A large environment's documents of one shape are matched against a skeleton from the
+    /// third on (the first two judge the shape, the third is scanned and becomes the skeleton).
+    #[test]
+    fn documents_of_an_accepted_shape_are_matched_against_a_skeleton() {
+        let doc = |i: usize| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"c{i}\"\n  namespace: ns\n  # {i} of many\ndata:\n  a: v{i}\n"
+            )
+        };
+        let shapes = Shapes::new(true);
+        let mut cache = skeleton::Cache::default();
+        let mut taken = Vec::new();
+        for i in 0..6 {
+            let text = doc(i);
+            let matched = shapes
+                .skeletons
+                .find(&text, &mut cache, ObjectId::of_fields);
+            let path = match (matched, shapes.accepted(&text, &mut cache)) {
+                (Some(id), Some(accepted)) => {
+                    assert_eq!(id, Some(accepted.clone()));
+                    assert_eq!(accepted.name, format!("c{i}"));
+                    "skeleton"
+                }
+                (None, Some(_)) => "scan",
+                (_, None) => {
+                    let light = fastyaml::parse_light(&text).unwrap();
+                    let id = ObjectId::of_light(&light).unwrap();
+                    assert!(shapes.clean(&id, &light));
+                    "parse"
+                }
+            };
+            taken.push(path);
+        }
+        assert_eq!(
+            taken,
+            ["parse", "parse", "scan", "skeleton", "skeleton", "skeleton"]
+        );
     }
 
     /// The two string-parsing types: a document whose timestamp or base64 is valid is accepted
