@@ -22,6 +22,7 @@ pub mod explain;
 pub mod fastyaml;
 pub mod findings;
 pub mod generate;
+pub mod heap;
 pub mod image;
 pub mod load;
 pub mod observe;
