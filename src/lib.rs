@@ -46,6 +46,7 @@ mod view;
 #[path = "../benches/common/synth.rs"]
 mod synth;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -196,7 +197,6 @@ impl Compiler {
 
     /// [`Compiler::compile_files`] that also stages the files for `out/<env>/` while they
     /// are verified (see [`emit::Staged`]): `staged` is set; dropping it removes them.
-    /// For one spec: several staged at once could wait on each other's lock.
     pub fn build(&mut self, spec_path: &Path, out: &Path) -> Result<Compiled, Stop> {
         self.compile_keeping(spec_path, Keep::Staged(out))
     }
@@ -208,17 +208,13 @@ impl Compiler {
 
     /// Compiles several specs (`--all`), results in their order, on every core: the specs
     /// are loaded first, one after the other (loading records the sources error messages
-    /// quote), then the pure stages of each spec run in parallel.
+    /// quote), then planned in parallel; a spec of an environment an earlier one builds is
+    /// refused (see [`one_spec_per_environment`]), and the others are rendered, verified and,
+    /// for a build, staged in parallel.
     pub fn compile_all(&mut self, specs: &[PathBuf], keep: Keep) -> Vec<Result<Compiled, Stop>> {
         if let [one] = specs {
             return vec![self.compile_keeping(one, keep)];
         }
-        // Several specs may name the same environment: staged at once, each would wait for
-        // the other's lock. They are emitted one after the other instead.
-        let keep = match keep {
-            Keep::Staged(_) => Keep::Files,
-            other => other,
-        };
         let loaded: Vec<std::sync::Mutex<Option<Result<load::Loaded>>>> =
             self.warming(|root, sources| {
                 specs
@@ -227,10 +223,19 @@ impl Compiler {
                     .collect()
             });
         let templates = self.templates();
-        par::map(&loaded, par::threads_for(specs.len(), 2), |slot| {
+        let threads = par::threads_for(specs.len(), 2);
+        let planned = par::map(&loaded, threads, |slot| {
             let taken = slot.lock().ok().and_then(|mut s| s.take());
-            let loaded = taken.expect("each spec is compiled once")?;
-            let planned = plan_loaded(loaded)?;
+            plan_loaded(taken.expect("each spec is planned once")?)
+        });
+        let planned: Vec<std::sync::Mutex<Option<Result<Planned, Stop>>>> =
+            one_spec_per_environment(specs, planned)
+                .into_iter()
+                .map(|p| Some(p).into())
+                .collect();
+        par::map(&planned, threads, |slot| {
+            let taken = slot.lock().ok().and_then(|mut s| s.take());
+            let planned = taken.expect("each spec is compiled once")?;
             finish(planned, templates.as_ref().map_err(Clone::clone)?, keep)
         })
     }
@@ -241,12 +246,49 @@ impl Compiler {
 pub enum Keep<'a> {
     /// The parsed documents too (`show`, `generate`).
     Documents,
-    /// Only the files (`build --all`, which emits after compiling every spec).
+    /// Only the files.
     Files,
     /// The files, staged for the output directory under this one ([`Compiler::build`]).
     Staged(&'a Path),
     /// The files, compared with the output directory under this one (check, diff).
     Compared(&'a Path),
+}
+
+/// Each environment is built from one spec: a second spec of the same environment would
+/// write the same `out/<env>/` (the last one silently winning), and a build that stages
+/// both at once would wait on its own lock. The later spec (in path order) is refused.
+fn one_spec_per_environment(
+    specs: &[PathBuf],
+    planned: Vec<Result<Planned, Stop>>,
+) -> Vec<Result<Planned, Stop>> {
+    let mut first: HashMap<String, &Path> = HashMap::new();
+    specs
+        .iter()
+        .zip(planned)
+        .map(|(spec, planned)| {
+            let Ok(p) = &planned else { return planned };
+            let environment = &p.plan.environment;
+            let Some(other) = first.get(environment) else {
+                first.insert(environment.clone(), spec);
+                return planned;
+            };
+            let at = p.tree.find(["environment"]).loc;
+            Err(Stop::from(
+                Error::invalid(format!(
+                    "environment `{environment}` is also built from {}",
+                    other.display()
+                ))
+                .at(Some(at))
+                .with_path("environment")
+                .with_label("a second spec of this environment")
+                .with_help(
+                    "each environment is built from one spec: rename this one's environment, \
+                     or move one of the two files out of environments/ (or name it `_*.yaml` \
+                     or `base*.yaml`, which `--all` skips)",
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// render → verify (and stage, for a build).

@@ -112,22 +112,20 @@ impl Skeleton {
             at += line.len();
         }
         holes.sort_by_key(|(h, _)| h.start);
-        let fields = fields.map(|f| match f {
-            Field::Hole(_) => Field::Absent, // renumbered below
-            other => other,
-        });
-        let mut skeleton = Skeleton {
+        // Renumbered among all holes (every `Field::Hole` has its role).
+        let mut fields = fields;
+        for (n, (_, role)) in holes.iter().enumerate() {
+            if let Some(field) = *role {
+                fields[field] = Field::Hole(n);
+            }
+        }
+        let skeleton = Skeleton {
             text: text.to_owned(),
             holes: holes.iter().map(|(h, _)| *h).collect(),
             roles: holes.iter().map(|(_, r)| *r).collect(),
             fields,
             shape,
         };
-        for (n, role) in skeleton.roles.iter().enumerate() {
-            if let Some(field) = *role {
-                skeleton.fields[field] = Field::Hole(n);
-            }
-        }
         // Holes that are not what they say (none are expected) leave the skeleton unmatched by
         // its own text.
         skeleton.matches(text).is_some().then_some(skeleton)

@@ -516,14 +516,19 @@ impl<'a> Build<'a> for Scan<'a> {
         self.key(&s);
     }
     fn string(&mut self, s: Cow<'a, str>, _: fastyaml::Pos) {
-        let hole = match &s {
+        // The parser borrows a quoted scalar's text, between its quotes, when it has no
+        // escapes; an unescaped one or a block scalar is not a text a skeleton can hold.
+        let quote = match &s {
             Cow::Borrowed(inner) => {
                 let start = inner.as_ptr() as usize - self.text.as_ptr() as usize;
-                let quote = self.text.as_bytes()[start - 1];
-                Some(self.hole(inner, Kind::Quoted(quote)))
+                let before = start.checked_sub(1).map(|i| self.text.as_bytes()[i]);
+                before.filter(|q| matches!(q, b'"' | b'\''))
             }
-            // Unescaped, or a block scalar: not a one-line text a skeleton can hold.
-            Cow::Owned(_) => {
+            Cow::Owned(_) => None,
+        };
+        let hole = match (&s, quote) {
+            (Cow::Borrowed(inner), Some(quote)) => Some(self.hole(inner, Kind::Quoted(quote))),
+            _ => {
                 self.borrowed = false;
                 None
             }

@@ -342,6 +342,52 @@ fn usage_errors_exit_2_and_help_exits_0() {
         .stdout(predicate::str::contains("Exit codes"));
 }
 
+/// Two specs of one environment would write the same `out/<env>/`: `--all` builds the first
+/// (in path order) with the others and refuses the second, naming both, exit 2. (Both staged
+/// at once would also have waited on each other's lock: the timeout catches that.)
+#[test]
+fn all_refuses_a_second_spec_of_an_environment() {
+    let repo = scratch_repo();
+    let envs = repo.path().join("environments");
+    fs::copy(envs.join("dev.yaml"), envs.join("dev2.yaml")).unwrap();
+    Command::cargo_bin("tacosgen")
+        .unwrap()
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .args(["build", "--all"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "environment `dev` is also built from environments/dev.yaml",
+        ))
+        .stderr(predicate::str::contains("environments/dev2.yaml:5:14"));
+    let mut out: Vec<String> = fs::read_dir(repo.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    assert_eq!(
+        out,
+        [
+            ".dev.lock",
+            ".prod.lock",
+            ".staging.lock",
+            "dev",
+            "prod",
+            "staging"
+        ],
+        "the three environments built, nothing staged left behind"
+    );
+    assert_eq!(
+        tree(&repo.path().join("out/dev")),
+        tree(&self::repo().join("out/dev"))
+            .into_iter()
+            .filter(|(_, c)| tacosgen::emit::is_generated(c))
+            .collect::<Vec<_>>()
+    );
+}
+
 /// `--all` compiles the specs in parallel; results must be the same, in the same order, as
 /// compiling each alone, and a broken spec among them must fail alone.
 #[test]
