@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::fastyaml::{self, find2, scan_plain, token_byte};
 
-/// Skeletons kept in all; documents that match none are parsed, as before.
+/// Skeletons kept in all; documents that match none are scanned, as before.
 const MAX_SKELETONS: usize = 64;
 /// Skeletons kept per shape: documents of one shape whose text differs elsewhere than in
 /// scalars and comments (a key quoted in one and not in another) would otherwise each add one.
