@@ -292,6 +292,21 @@ pub(crate) struct Skeletons {
 pub(crate) struct Cache {
     list: Vec<Arc<Skeleton>>,
     seen: usize,
+    /// Documents this thread matched, and looked up without a match.
+    matched: usize,
+    missed: usize,
+}
+
+/// `TACOSGEN_TIMINGS`: how many documents each thread matched against how many skeletons.
+impl Drop for Cache {
+    fn drop(&mut self) {
+        if crate::timings() && self.matched + self.missed > 0 {
+            let (matched, missed, known) = (self.matched, self.missed, self.list.len());
+            eprintln!(
+                "timing: skeletons: {matched} documents matched, {missed} not, {known} known"
+            );
+        }
+    }
 }
 
 impl Skeletons {
@@ -309,12 +324,17 @@ impl Skeletons {
             cache.list.extend(all[cache.seen..].iter().cloned());
             cache.seen = all.len();
         }
-        let (at, read) = cache
+        let found = cache
             .list
             .iter()
             .enumerate()
             .find_map(|(at, s)| s.matches(doc).map(|f| (at, f)))
-            .map(|(at, fields)| (at, read(fields)))?;
+            .map(|(at, fields)| (at, read(fields)));
+        let Some((at, read)) = found else {
+            cache.missed += 1;
+            return None;
+        };
+        cache.matched += 1;
         cache.list[..=at].rotate_right(1);
         Some(read)
     }
