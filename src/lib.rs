@@ -215,28 +215,18 @@ impl Compiler {
         if let [one] = specs {
             return vec![self.compile_keeping(one, keep)];
         }
-        let loaded: Vec<std::sync::Mutex<Option<Result<load::Loaded>>>> =
-            self.warming(|root, sources| {
-                specs
-                    .iter()
-                    .map(|p| Some(timed("load", || load::load(p, root, sources))).into())
-                    .collect()
-            });
+        let loaded: Vec<Result<load::Loaded>> = self.warming(|root, sources| {
+            specs
+                .iter()
+                .map(|p| timed("load", || load::load(p, root, sources)))
+                .collect()
+        });
         let templates = self.templates();
         let threads = par::threads_for(specs.len(), 2);
-        let planned = par::map(&loaded, threads, |slot| {
-            let taken = slot.lock().ok().and_then(|mut s| s.take());
-            plan_loaded(taken.expect("each spec is planned once")?)
-        });
-        let planned: Vec<std::sync::Mutex<Option<Result<Planned, Stop>>>> =
-            one_spec_per_environment(specs, planned)
-                .into_iter()
-                .map(|p| Some(p).into())
-                .collect();
-        par::map(&planned, threads, |slot| {
-            let taken = slot.lock().ok().and_then(|mut s| s.take());
-            let planned = taken.expect("each spec is compiled once")?;
-            finish(planned, templates.as_ref().map_err(Clone::clone)?, keep)
+        let planned = par::map_owned(loaded, threads, |loaded| plan_loaded(loaded?));
+        let planned = one_spec_per_environment(specs, planned);
+        par::map_owned(planned, threads, |planned| {
+            finish(planned?, templates.as_ref().map_err(Clone::clone)?, keep)
         })
     }
 }

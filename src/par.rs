@@ -65,6 +65,25 @@ pub fn map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
     map_with(items, threads, || (), |(), item| f(item))
 }
 
+/// [`map`] over owned items, each moved into `f` (e.g. a loaded spec into the stage that
+/// consumes it).
+pub fn map_owned<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    if threads.min(items.len()) <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    // Each slot is taken exactly once: `map` hands every index to one thread.
+    let slots: Vec<std::sync::Mutex<Option<T>>> =
+        items.into_iter().map(|t| Some(t).into()).collect();
+    map(&slots, threads, |slot| {
+        let item = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        f(item.expect("map hands each item to one thread"))
+    })
+}
+
 /// [`map`] with a state per thread, made by `init` (e.g. a cache the thread reads without
 /// touching memory another core writes).
 pub fn map_with<T: Sync, S, R: Send>(
@@ -131,6 +150,14 @@ mod tests {
             assert_eq!(out, items.iter().map(|x| x * x).collect::<Vec<_>>());
         }
         assert!(map(&[] as &[u8], 4, |x| *x).is_empty());
+        for threads in [1, 2, 3] {
+            let owned: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+            let lens = map_owned(owned.clone(), threads, |s| s + "!");
+            assert_eq!(
+                lens,
+                owned.iter().map(|s| format!("{s}!")).collect::<Vec<_>>()
+            );
+        }
         // Each thread's state sees only its own items: as many first items as threads at most.
         for threads in [1, 2, 3] {
             let out = map_with(

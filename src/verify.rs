@@ -423,9 +423,14 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// Where `s`, a slice of the document the parser handed over, starts in it.
+    fn offset(&self, s: &str) -> usize {
+        s.as_ptr() as usize - self.text.as_ptr() as usize
+    }
+
     /// The hole of a scalar whose text (without quotes) is `s`, a slice of the document.
     fn hole(&self, s: &str, kind: Kind) -> Hole {
-        let start = s.as_ptr() as usize - self.text.as_ptr() as usize;
+        let start = self.offset(s);
         let end = start + s.len();
         match kind {
             Kind::Quoted(_) => Hole {
@@ -497,11 +502,7 @@ impl<'a> Build<'a> for Scan<'a> {
         let class = scalar_class(&value);
         // A plain scalar that ends its line, or a shorter one (in a flow collection, or
         // before a comment): the skeleton checks which bytes may follow.
-        let kind = match self
-            .text
-            .as_bytes()
-            .get(s.as_ptr() as usize - self.text.as_ptr() as usize + s.len())
-        {
+        let kind = match self.text.as_bytes().get(self.offset(s) + s.len()) {
             None | Some(b'\n') => Kind::Line(class),
             Some(_) => Kind::Token(class),
         };
@@ -519,11 +520,13 @@ impl<'a> Build<'a> for Scan<'a> {
     }
     fn string(&mut self, s: Cow<'a, str>, _: fastyaml::Pos) {
         // The parser borrows a quoted scalar's text, between its quotes, when it has no
-        // escapes; an unescaped one or a block scalar is not a text a skeleton can hold.
+        // escapes; an escaped one or a block scalar is not a text a skeleton can hold.
         let quote = match &s {
             Cow::Borrowed(inner) => {
-                let start = inner.as_ptr() as usize - self.text.as_ptr() as usize;
-                let before = start.checked_sub(1).map(|i| self.text.as_bytes()[i]);
+                let before = self
+                    .offset(inner)
+                    .checked_sub(1)
+                    .map(|i| self.text.as_bytes()[i]);
                 before.filter(|q| matches!(q, b'"' | b'\''))
             }
             Cow::Owned(_) => None,
