@@ -427,3 +427,47 @@ fn compiling_all_in_parallel_equals_one_by_one() {
         }
     }
 }
+
+/// `TACOSGEN_TIMINGS` names each stage; on glibc the main heap grows once by 32 MiB and, where
+/// the system gives huge pages to regions that ask, its blocks get them from malloc's next
+/// block on (the filler in `src/heap.rs` ends at most a page below the first 2 MiB block).
+#[test]
+fn timings_name_each_stage_and_the_heap_gets_huge_pages_from_its_first_block() {
+    let output = tacosgen()
+        .args(["check", "-q", "environments/prod.yaml"])
+        .env("TACOSGEN_TIMINGS", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    for stage in ["load", "validate", "plan", "render", "verify", "compare"] {
+        assert!(
+            stderr.contains(&format!("timing: {stage} ")),
+            "no {stage} line in:\n{stderr}"
+        );
+    }
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        return;
+    }
+    let heap = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("timing: heap of "))
+        .unwrap_or_else(|| panic!("no heap line in:\n{stderr}"));
+    let mib: usize = heap.split(' ').next().unwrap().parse().unwrap();
+    assert!(
+        mib >= 32,
+        "the heap grew {mib} MiB, not the 32 MiB pad: {heap}"
+    );
+    let thp = fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if thp.contains("[always]") || thp.contains("[madvise]") {
+        let below: usize = heap
+            .strip_suffix(" KiB on")
+            .and_then(|h| h.rsplit(' ').next())
+            .and_then(|k| k.parse().ok())
+            .unwrap_or_else(|| panic!("no huge pages: {heap}"));
+        assert!(
+            below <= 4,
+            "{below} KiB of the heap stay small pages: {heap}"
+        );
+    }
+}
