@@ -68,6 +68,15 @@ if [[ -z ${TACOSGEN_BIN:-} ]]; then
     TACOSGEN_BIN=$repo/target/$host/$dir/tacosgen
 fi
 bin=$TACOSGEN_BIN
+# The main heap's setup (src/heap.rs) as this build does it: an optimiser once dropped the
+# allocation it relies on, in optimised builds only, which the tests (a debug build) cannot see.
+heap=$(TACOSGEN_TIMINGS=1 "$bin" --version 2>&1 >/dev/null | sed -n 's/^timing: heap of //p')
+log "heap: ${heap:-not reported}"
+thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)
+if [[ -n $max_ms && -n $heap && ($thp == *"[always]"* || $thp == *"[madvise]"*) && $heap != *"2 MiB pages"* ]]; then
+    log "guard FAILED: the heap got no 2 MiB pages though the system gives them ($thp)"
+    exit 1
+fi
 # The spec generator's speed does not matter: the dev profile avoids building the
 # dev-dependencies it shares with the tests a second time, optimised.
 cargo build --quiet --example synth

@@ -45,7 +45,8 @@ fn glibc() {
         let top = brk.saturating_sub(libc::mallinfo2().keepcost);
         let boundary = (brk + PAGE + 64).next_multiple_of(HUGE_PAGE);
         // malloc's chunk for n bytes is n + 8 rounded up to 16: exactly up to the page.
-        let filler = libc::malloc(boundary - PAGE - top - 8);
+        // `black_box`: an optimiser may drop an allocation nobody reads (and did, with LTO).
+        let filler = std::hint::black_box(libc::malloc(boundary - PAGE - top - 8));
         let after = libc::sbrk(0) as usize;
         let end = after / HUGE_PAGE * HUGE_PAGE;
         let mut advised = false;
