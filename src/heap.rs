@@ -9,9 +9,9 @@
 //! it is not trimmed, and the kernel is asked to back it with 2 MiB pages (transparent
 //! huge pages, where the system allows them for regions that ask: `madvise`, the usual
 //! default): one fault then maps 2 MiB, from the first block the program allocates on
-//! (`TACOSGEN_TIMINGS` prints how far below that the small pages end). The helper threads' arenas are left as they are.
-//! Peak memory grows by a few MiB (pages are resident 2 MiB at a time and freed blocks are
-//! kept), within the 50 MB target at 1,000 services.
+//! (`TACOSGEN_TIMINGS` prints how far below that the small pages end). The helper threads'
+//! arenas are left as they are. Peak memory grows by a few MiB (pages are resident 2 MiB
+//! at a time and freed blocks are kept), within the 50 MB target at 1,000 services.
 
 /// Sets up the heap; call first thing in `main`, before any thread starts.
 pub fn prepare() {
@@ -42,15 +42,20 @@ fn glibc() {
         // filler's pages are never touched: address space, not memory. Without it the
         // first blocks, all a small run needs, stayed in small pages (BENCHMARKS.md, step 57).
         let brk = libc::sbrk(0) as usize;
+        // The top chunk ends at the break (the main heap is contiguous) and spans `keepcost`.
         let top = brk.saturating_sub(libc::mallinfo2().keepcost);
         let boundary = (brk + PAGE + 64).next_multiple_of(HUGE_PAGE);
-        // malloc's chunk for n bytes is n + 8 rounded up to 16: exactly up to the page.
-        // `black_box`: an optimiser may drop an allocation nobody reads (and did, with LTO).
-        let filler = std::hint::black_box(libc::malloc(boundary - PAGE - top - 8));
+        let mut filler = std::ptr::null_mut();
+        if top > 0 && top < brk {
+            // malloc's chunk for n bytes is n + 8 rounded up to 16: exactly up to the page.
+            // `black_box`: an optimiser may drop an allocation nobody reads (and did, with
+            // LTO: the heap then never grew).
+            filler = std::hint::black_box(libc::malloc(boundary - PAGE - top - 8));
+        }
         let after = libc::sbrk(0) as usize;
         let end = after / HUGE_PAGE * HUGE_PAGE;
         let mut advised = false;
-        if !filler.is_null() && top < brk && end > boundary {
+        if !filler.is_null() && end > boundary {
             // Without transparent huge pages this fails, and the heap keeps small pages.
             let len = end - boundary;
             advised = libc::madvise(boundary as *mut libc::c_void, len, libc::MADV_HUGEPAGE) == 0;
