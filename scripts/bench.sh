@@ -13,8 +13,8 @@
 #                                           guard in .ci/run: see `[profile.ci]`)
 #
 # The binary timed is the release build as shipped (or the --profile given): on Linux with
-# glibc it is linked statically (see below). TACOSGEN_BIN=path skips the build and times
-# that binary.
+# glibc it is linked statically (scripts/shipped-binary.sh). TACOSGEN_BIN=path skips the
+# build and times that binary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
@@ -51,21 +51,9 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 
 if [[ -z ${TACOSGEN_BIN:-} ]]; then
-    # Statically linked on Linux/glibc: no dynamic loader, no shared libraries to map and
-    # relocate (BENCHMARKS.md, step 9), and not position-independent, so the ~10,000
-    # relocations a static PIE applies to itself at start-up are not there either (step 14).
-    # An explicit --target keeps RUSTFLAGS off
-    # build scripts and proc macros, which cannot be static.
-    # (Only for this command: the spec generator below is built for the host, proc macros and
-    # all.)
-    host=$(rustc -vV | sed -n 's/^host: //p')
-    flags=${RUSTFLAGS:-}
-    [[ $host == *-linux-gnu ]] && flags+=" -C target-feature=+crt-static -C relocation-model=static"
-    log "cargo build --profile $profile --target $host (RUSTFLAGS=$flags)"
-    RUSTFLAGS=$flags cargo build --profile "$profile" --quiet --bin tacosgen --target "$host"
-    # cargo's output directory of a profile: dev and test build into debug, bench into release.
-    case $profile in dev | test) dir=debug ;; bench) dir=release ;; *) dir=$profile ;; esac
-    TACOSGEN_BIN=$repo/target/$host/$dir/tacosgen
+    # (Only the timed binary is static: the spec generator below is built for the host,
+    # proc macros and all.)
+    TACOSGEN_BIN=$(bash scripts/shipped-binary.sh "$profile")
 fi
 bin=$TACOSGEN_BIN
 # The main heap's setup (src/heap.rs) as this build does it: an optimiser once dropped the

@@ -21,14 +21,7 @@ log() { printf 'floors: %s\n' "$*" >&2; }
 command -v hyperfine >/dev/null || { log "hyperfine is missing: apt-get install hyperfine"; exit 2; }
 command -v cc >/dev/null || { log "cc is missing: apt-get install gcc"; exit 2; }
 
-bin=${1:-}
-if [[ -z $bin ]]; then
-    host=$(rustc -vV | sed -n 's/^host: //p')
-    flags=""
-    [[ $host == *-linux-gnu ]] && flags="-C target-feature=+crt-static -C relocation-model=static"
-    RUSTFLAGS=$flags cargo build --release --quiet --bin tacosgen --target "$host"
-    bin=$repo/target/$host/release/tacosgen
-fi
+bin=${1:-$(bash scripts/shipped-binary.sh release)}
 work=$(mktemp -d)
 trap 'rm -rf "$work" "$repo/out/.floors-"*' EXIT
 
