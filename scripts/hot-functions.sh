@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Regenerates scripts/hot-functions.txt, the functions scripts/link-hot-first.sh places first
+# in the shipped binary's code: every function that callgrind sees executed in a seed build
+# (a fresh tree and an unchanged one), a seed check, and a 100-service build and check (from
+# 64 services on, validate and plan run on both cores). Names are demangled without Rust's
+# hashes, so the list outlives compilers and dependency updates; rerun it when the code a run
+# executes changes much (a function missing from the list still works, only from farther away).
+#
+#   scripts/hot-functions.sh [PROFILE]     (default: release, the shipped build; needs valgrind)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo=$(pwd)
+command -v valgrind >/dev/null || { echo "hot-functions.sh needs valgrind: apt-get install valgrind" >&2; exit 2; }
+bin=$(bash scripts/shipped-binary.sh "${1:-release}")
+cargo build --quiet --example synth
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+mkdir -p "$work/seed/environments" "$work/s100/environments"
+cp environments/*.yaml "$work/seed/environments/"
+target/debug/examples/synth 100 >"$work/s100/environments/synth.yaml"
+profile() { valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.%p" "$bin" "$@" >/dev/null 2>&1 || true; }
+(cd "$work/seed" && profile build -q environments/prod.yaml && profile build -q environments/prod.yaml &&
+    profile check environments/prod.yaml)
+(cd "$work/s100" && profile build -q environments/synth.yaml && profile check environments/synth.yaml)
+
+# `fn=(id) name` or, for a callee, `cfn=(id) name` names an executed function the first time
+# a profile mentions it; `'2` marks a recursion level, functions without a symbol appear as
+# addresses, and "(below main)" is valgrind's.
+cat "$work"/cg.* | sed -n -E "s/^c?fn=\([0-9]+\) (.+)$/\1/p" | sed -E "s/'[0-9]+$//" |
+    grep -v -E '^(0x[0-9a-f]+|\(below main\))$' |
+    LC_ALL=C sort -u | c++filt | sed -E 's/\[[0-9a-f]{16}\]//g; s/::h[0-9a-f]{16}$//' >"$work/executed"
+# glibc picks one of several versions of memcpy, strlen, ... for the CPU it starts on, and
+# valgrind's CPU lacks AVX-512: every version of a string function that ran is listed.
+grep -E '^__[a-z0-9]+_(sse|ssse3|avx|evex)' "$work/executed" | sed -E 's/_(sse|ssse3|avx|evex).*//' | sort -u |
+    sed -E 's/^(.*)$/^\1_(sse|ssse3|avx|evex)/' >"$work/string-functions"
+nm --defined-only --just-symbols "$bin" | grep -E -f "$work/string-functions" >>"$work/executed"
+LC_ALL=C sort -u "$work/executed" >"$repo/scripts/hot-functions.txt"
+echo "scripts/hot-functions.txt: $(wc -l <"$repo/scripts/hot-functions.txt") functions" >&2

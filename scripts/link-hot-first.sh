@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The linker of the shipped binary (scripts/shipped-binary.sh sets it): links as rustc asks,
+# then links tacosgen once more with the functions a run executes placed first in .text, in
+# the order of scripts/hot-functions.txt (lld's --symbol-ordering-file). A seed run executes
+# ~2,000 of the binary's ~20,000 functions, scattered over its 10 MB of code: each first call
+# into another 64 KiB of it is a page fault that maps 16 pages, ~110 of them in a seed check.
+# Packed together they take ~30 (BENCHMARKS.md, step 58).
+#
+# The list names functions without the hashes Rust puts into symbols (they change with the
+# compiler, the profile and every dependency), so it is matched here against the symbols of
+# this very link: every symbol whose demangled name, hashes removed, is on the list. Symbols
+# are v0-mangled (shipped-binary.sh), which names each generic instance by its arguments;
+# std's own functions keep the legacy scheme, whose trailing hash goes too. Any other link
+# (build scripts, proc macros) is left as is.
+set -euo pipefail
+cc "$@"
+out='' prev=''
+for arg in "$@"; do
+    [[ $prev == -o ]] && out=$arg
+    prev=$arg
+done
+[[ ${out##*/} == tacosgen-* && $out != *.so ]] || exit 0
+
+list=$(dirname "${BASH_SOURCE[0]}")/hot-functions.txt
+[[ -s $list ]] || exit 0
+order=$out.hot-first
+nm --defined-only --just-symbols "$out" | LC_ALL=C sort -u >"$order.symbols"
+# "position on the list <tab> symbol" for each symbol of a listed function, in list order.
+c++filt <"$order.symbols" | sed -E 's/\[[0-9a-f]{16}\]//g; s/::h[0-9a-f]{16}$//' | paste "$order.symbols" - |
+    awk -F '\t' 'NR == FNR { rank[$0] = FNR; next } ($2 in rank) { print rank[$2] "\t" $1 }' "$list" - |
+    LC_ALL=C sort -n -s -k1,1 | cut -f2 >"$order"
+rm "$order.symbols"
+cc "$@" -Wl,--symbol-ordering-file="$order" -Wl,--no-warn-symbol-ordering
