@@ -7,9 +7,15 @@
 # executes changes much (a function missing from the list still works, only from farther away).
 #
 #   scripts/hot-functions.sh [PROFILE]     (default: release, the shipped build; needs valgrind)
+#   scripts/hot-functions.sh --check [PROFILE]   only say which executed functions the
+#       committed list lacks; exit 1 if over 2 % of them (which of a few sorting and
+#       hashing functions run depends on how the threads interleave: one or two differ
+#       between profiles of the same binary)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
+check=0
+[[ ${1:-} == --check ]] && { check=1; shift; }
 command -v valgrind >/dev/null || { echo "hot-functions.sh needs valgrind: apt-get install valgrind" >&2; exit 2; }
 bin=$(bash scripts/shipped-binary.sh "${1:-release}")
 cargo build --quiet --example synth
@@ -35,5 +41,13 @@ cat "$work"/cg.* | sed -n -E "s/^c?fn=\([0-9]+\) (.+)$/\1/p" | sed -E "s/'[0-9]+
 grep -E '^__[a-z0-9]+_(sse|ssse3|avx|evex)' "$work/executed" | sed -E 's/_(sse|ssse3|avx|evex).*//' | sort -u |
     sed -E 's/^(.*)$/^\1_(sse|ssse3|avx|evex)/' >"$work/string-functions"
 nm --defined-only --just-symbols "$bin" | grep -E -f "$work/string-functions" >>"$work/executed"
-LC_ALL=C sort -u "$work/executed" >"$repo/scripts/hot-functions.txt"
-echo "scripts/hot-functions.txt: $(wc -l <"$repo/scripts/hot-functions.txt") functions" >&2
+LC_ALL=C sort -u "$work/executed" >"$work/list"
+if ((check)); then
+    LC_ALL=C comm -23 "$work/list" scripts/hot-functions.txt >"$work/missing"
+    echo "$(wc -l <"$work/missing") of $(wc -l <"$work/list") executed functions are not in scripts/hot-functions.txt" >&2
+    head -20 "$work/missing" >&2
+    (($(wc -l <"$work/missing") * 50 <= $(wc -l <"$work/list")))
+    exit
+fi
+cp "$work/list" scripts/hot-functions.txt
+echo "scripts/hot-functions.txt: $(wc -l <scripts/hot-functions.txt) functions" >&2
