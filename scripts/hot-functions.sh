@@ -3,8 +3,10 @@
 # in the shipped binary's code: every function that callgrind sees executed in a seed build
 # (a fresh tree and an unchanged one), a seed check, and a 100-service build and check (from
 # 64 services on, validate and plan run on both cores). Names are demangled without Rust's
-# hashes, so the list outlives compilers and dependency updates; rerun it when the code a run
-# executes changes much (a function missing from the list still works, only from farther away).
+# hashes (function-key.sh), so the list outlives compilers and dependency updates; rerun it
+# when the code a run executes changes much (a function missing from the list still works,
+# only from farther away). Either way it prints where a seed check's executed code lies in
+# the binary (an empty list gives the linker's own layout, for comparison).
 #
 #   scripts/hot-functions.sh [PROFILE]     (default: release, the shipped build; needs valgrind)
 #   scripts/hot-functions.sh --check [PROFILE]   only say which executed functions the
@@ -25,17 +27,39 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/seed/environments" "$work/s100/environments"
 cp environments/*.yaml "$work/seed/environments/"
 target/debug/examples/synth 100 >"$work/s100/environments/synth.yaml"
-profile() { valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.%p" "$bin" "$@" >/dev/null 2>&1 || true; }
-(cd "$work/seed" && profile build -q environments/prod.yaml && profile build -q environments/prod.yaml &&
-    profile check environments/prod.yaml)
-(cd "$work/s100" && profile build -q environments/synth.yaml && profile check environments/synth.yaml)
+profile() { valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.%p" "$@" "$bin" "$command" "${spec[@]}" >/dev/null 2>&1 || true; }
+(cd "$work/seed" && command=build spec=(-q environments/prod.yaml) && profile && profile &&
+    command=check spec=(environments/prod.yaml) && profile --dump-instr=yes --callgrind-out-file="$work/instructions")
+(cd "$work/s100" && command=build spec=(-q environments/synth.yaml) && profile &&
+    command=check spec=(environments/synth.yaml) && profile)
+
+# Every executed instruction's address (`--dump-instr`: absolute `0x...` or relative to the
+# previous one), against the binary's code segment: the pages and 64 KiB blocks a seed check
+# executes code on. Each block's first touch is a page fault mapping up to 16 pages.
+code=$(readelf -lW "$bin" | awk '$1 == "LOAD" && $7 == "R" && $8 == "E" { print $3, $6 }')
+python3 - "$work/instructions" $code <<'PY' >&2
+import sys
+start = int(sys.argv[2], 16)
+end = start + int(sys.argv[3], 16)
+at, pages, blocks = 0, set(), set()
+for line in open(sys.argv[1]):
+    position = line.split(maxsplit=1)[0] if line[:1] in "0123456789+-*" else None
+    if position is None or position == "*":
+        continue
+    at = int(position, 0) if position.startswith("0x") else at + int(position, 0)
+    if start <= at < end:
+        pages.add(at >> 12)
+        blocks.add(at >> 16)
+print(f"a seed check executes code on {len(pages)} of the binary's {(end - start) >> 12} "
+      f"4 KiB code pages, in {len(blocks)} of its {((end - 1) >> 16) - (start >> 16) + 1} 64 KiB blocks")
+PY
 
 # `fn=(id) name` or, for a callee, `cfn=(id) name` names an executed function the first time
 # a profile mentions it; `'2` marks a recursion level, functions without a symbol appear as
 # addresses, and "(below main)" is valgrind's.
-cat "$work"/cg.* | sed -n -E "s/^c?fn=\([0-9]+\) (.+)$/\1/p" | sed -E "s/'[0-9]+$//" |
+cat "$work"/cg.* "$work/instructions" | sed -n -E "s/^c?fn=\([0-9]+\) (.+)$/\1/p" | sed -E "s/'[0-9]+$//" |
     grep -v -E '^(0x[0-9a-f]+|\(below main\))$' |
-    LC_ALL=C sort -u | c++filt | sed -E 's/\[[0-9a-f]{16}\]//g; s/::h[0-9a-f]{16}$//' >"$work/executed"
+    LC_ALL=C sort -u | scripts/function-key.sh >"$work/executed"
 # glibc picks one of several versions of memcpy, strlen, ... for the CPU it starts on, and
 # valgrind's CPU lacks AVX-512: every version of a string function that ran is listed.
 grep -E '^__[a-z0-9]+_(sse|ssse3|avx|evex)' "$work/executed" | sed -E 's/_(sse|ssse3|avx|evex).*//' | sort -u |

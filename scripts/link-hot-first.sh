@@ -6,9 +6,9 @@
 # into another 64 KiB of it is a page fault that maps 16 pages, ~110 of them in a seed check.
 # Packed together they take ~30 (BENCHMARKS.md, step 58).
 #
-# The list names functions without the hashes Rust puts into symbols (they change with the
-# compiler, the profile and every dependency), so it is matched here against the symbols of
-# this very link: every symbol whose demangled name, hashes removed, is on the list. Symbols
+# The list names functions without the hashes Rust puts into symbols (function-key.sh), so
+# it is matched here against the symbols of this very link: every symbol whose name is on
+# the list. Symbols
 # are v0-mangled (shipped-binary.sh), which names each generic instance by its arguments;
 # std's own functions keep the legacy scheme, whose trailing hash goes too. Any other link
 # (build scripts, proc macros) is left as is.
@@ -26,7 +26,7 @@ list=$(dirname "${BASH_SOURCE[0]}")/hot-functions.txt
 order=$out.hot-first
 nm --defined-only --just-symbols "$out" | LC_ALL=C sort -u >"$order.symbols"
 # "position on the list <tab> symbol" for each symbol of a listed function, in list order.
-c++filt <"$order.symbols" | sed -E 's/\[[0-9a-f]{16}\]//g; s/::h[0-9a-f]{16}$//' | paste "$order.symbols" - |
+"$(dirname "${BASH_SOURCE[0]}")"/function-key.sh <"$order.symbols" | paste "$order.symbols" - |
     awk -F '\t' 'NR == FNR { rank[$0] = FNR; next } ($2 in rank) { print rank[$2] "\t" $1 }' "$list" - |
     LC_ALL=C sort -n -s -k1,1 | cut -f2 >"$order"
 rm "$order.symbols"
