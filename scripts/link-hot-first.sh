@@ -22,8 +22,12 @@ done
 [[ ${out##*/} == tacosgen-* && $out != *.so ]] || exit 0
 
 list=$(dirname "${BASH_SOURCE[0]}")/hot-functions.txt
-[[ -s $list ]] || exit 0
 order=$out.hot-first
+# The order file says what this link did (shipped-binary.sh counts its lines): empty when
+# there is no list, or when rustc linked with another linker than lld (before Rust 1.90, or
+# configured so), which has no --symbol-ordering-file.
+: >"$order"
+[[ -s $list ]] && readelf -p .comment "$out" 2>/dev/null | grep -q 'Linker: LLD' || exit 0
 nm --defined-only --just-symbols "$out" | LC_ALL=C sort -u >"$order.symbols"
 # "position on the list <tab> symbol" for each symbol of a listed function, in list order.
 "$(dirname "${BASH_SOURCE[0]}")"/function-key.sh <"$order.symbols" | paste "$order.symbols" - |

@@ -27,7 +27,8 @@ env "${linker[@]}" RUSTFLAGS="$flags" cargo build --profile "$profile" --quiet -
 case $profile in dev | test) dir=debug ;; bench) dir=release ;; *) dir=$profile ;; esac
 bin=$(pwd)/target/$host/$dir/tacosgen
 if ((${#linker[@]})); then
-    # How much of the list this link found: the order file of the newest link of the binary.
+    # How much of the list this link found: the order file of the newest link of the binary
+    # (empty if the linker was not lld).
     order=$(ls -t "$(dirname "$bin")"/deps/tacosgen-*.hot-first 2>/dev/null | head -1 || true)
     printf 'hot functions first: %s symbols of the %s functions in scripts/hot-functions.txt\n' \
         "$(wc -l <"${order:-/dev/null}")" "$(wc -l <scripts/hot-functions.txt)" >&2
