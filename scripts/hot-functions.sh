@@ -62,7 +62,7 @@ cat "$work"/cg.* "$work/instructions" | sed -n -E "s/^c?fn=\([0-9]+\) (.+)$/\1/p
     LC_ALL=C sort -u | scripts/function-key.sh >"$work/executed"
 # glibc picks one of several versions of memcpy, strlen, ... for the CPU it starts on, and
 # valgrind's CPU lacks AVX-512: every version of a string function that ran is listed.
-grep -E '^__[a-z0-9]+_(sse|ssse3|avx|evex)' "$work/executed" | sed -E 's/_(sse|ssse3|avx|evex).*//' | sort -u |
+grep -E '^__[a-z0-9]+_(sse|ssse3|avx|evex)' "$work/executed" | sed -E 's/_(sse|ssse3|avx|evex).*//' | LC_ALL=C sort -u |
     sed -E 's/^(.*)$/^\1_(sse|ssse3|avx|evex)/' >"$work/string-functions"
 nm --defined-only --just-symbols "$bin" | grep -E -f "$work/string-functions" >>"$work/executed"
 LC_ALL=C sort -u "$work/executed" >"$work/list"

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # The linker of the shipped binary (scripts/shipped-binary.sh sets it): links as rustc asks,
 # then links tacosgen once more with the functions a run executes placed first in .text, in
-# the order of scripts/hot-functions.txt (lld's --symbol-ordering-file). A seed run executes
-# ~2,000 of the binary's ~20,000 functions, scattered over its 10 MB of code: each first call
-# into another 64 KiB of it is a page fault that maps 16 pages, ~110 of them in a seed check.
-# Packed together they take ~30 (BENCHMARKS.md, step 58).
+# the order of scripts/hot-functions.txt (lld's --symbol-ordering-file). A seed check
+# executes ~900 of the shipped binary's ~9,000 functions, which the linker spreads over its
+# 10 MB of code; each first touch of another 64 KiB of it is a page fault that maps up to 16
+# pages. Spread, the check's code lay in 99 such blocks (113 of its ~220 faults); packed,
+# in 42 (BENCHMARKS.md, step 58; scripts/hot-functions.sh prints the count).
 #
 # The list names functions without the hashes Rust puts into symbols (function-key.sh), so
 # it is matched here against the symbols of this very link: every symbol whose name is on
-# the list. Symbols
-# are v0-mangled (shipped-binary.sh), which names each generic instance by its arguments;
-# std's own functions keep the legacy scheme, whose trailing hash goes too. Any other link
-# (build scripts, proc macros) is left as is.
+# the list. Symbols are v0-mangled (shipped-binary.sh), which names each generic instance by
+# its arguments; std's own functions keep the legacy scheme, whose trailing hash goes too.
+# Any other link (build scripts, proc macros) is left as is.
 set -euo pipefail
 cc "$@"
 out='' prev=''
