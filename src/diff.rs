@@ -472,9 +472,14 @@ pub fn render_text(diffs: &[EnvDiff], color: bool) -> String {
             let _ = writeln!(out, "{}", paint(color, style, &line));
         }
         for f in &d.unmanaged {
+            let what = if d.entries.iter().any(|e| e.file() == f) {
+                "in the way of the generated file of that name: move it away (build stops on it)"
+            } else {
+                "left alone"
+            };
             let _ = writeln!(
                 out,
-                "  {}/{f}: not managed by tacosgen (no generated-file header); left alone",
+                "  {}/{f}: not managed by tacosgen (no generated-file header); {what}",
                 d.dir.display()
             );
         }
