@@ -55,6 +55,7 @@ pub struct Staged {
 
 /// Locks `dir`'s environment against other builds and writes the new tree beside it.
 pub fn stage(dir: &Path, files: &[OutputFile]) -> Result<Staged> {
+    let dir = &followed(dir)?;
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -107,6 +108,24 @@ pub fn stage(dir: &Path, files: &[OutputFile]) -> Result<Staged> {
     staged.tmp = Some(tmp.clone());
     write_tree(&tmp, files, &unmanaged)?;
     Ok(staged)
+}
+
+/// `dir`, or where it points if it is a symbolic link (e.g. `out/prod` into a deployment
+/// repository): the new tree is swapped in there and the link stays, as `check` and `diff`,
+/// which read through the link, expect.
+fn followed(dir: &Path) -> Result<PathBuf> {
+    match fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(dir).map_err(|e| {
+            let target = fs::read_link(dir).unwrap_or_default();
+            Error::invalid(format!(
+                "{} is a symbolic link to {}, which cannot be followed: {e}",
+                dir.display(),
+                target.display()
+            ))
+            .with_help("create the directory it points to, or remove the link")
+        }),
+        _ => Ok(dir.to_path_buf()),
+    }
 }
 
 impl Staged {
@@ -489,6 +508,38 @@ mod tests {
         assert_eq!(
             read_tree(&dir).unwrap(),
             [("a.yaml".into(), b"mine".to_vec())]
+        );
+    }
+
+    /// A symbolic link in place of `out/prod` is followed: the tree is built where it points
+    /// and the link kept; a link to nothing is an error that changes nothing.
+    #[test]
+    fn a_symbolic_link_to_the_tree_is_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("deploy/prod");
+        fs::create_dir_all(&target).unwrap();
+        fs::create_dir(tmp.path().join("out")).unwrap();
+        let dir = tmp.path().join("out/prod");
+        std::os::unix::fs::symlink(&target, &dir).unwrap();
+        let files = [out("a.yaml", "1")];
+        assert_eq!(emit(&dir, &files).unwrap(), Outcome::Written);
+        assert!(fs::symlink_metadata(&dir).unwrap().file_type().is_symlink());
+        assert_eq!(
+            fs::read_to_string(target.join("a.yaml")).unwrap(),
+            files[0].content
+        );
+        assert_eq!(emit(&dir, &files).unwrap(), Outcome::Unchanged);
+
+        let dangling = tmp.path().join("out/dev");
+        std::os::unix::fs::symlink(tmp.path().join("nowhere"), &dangling).unwrap();
+        let e = emit(&dangling, &files).unwrap_err();
+        assert!(e.to_string().contains("dev is a symbolic link to"), "{e}");
+        assert!(!tmp.path().join("nowhere").exists());
+        assert!(
+            fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
         );
     }
 

@@ -251,3 +251,35 @@ fn a_hand_written_file_in_the_way_of_a_generated_one_stops_the_build() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// `out/prod` may be a symbolic link (e.g. into a deployment repository): the build swaps
+/// its tree in where the link points and keeps the link, so `check`, which reads through
+/// it, agrees with it.
+#[test]
+fn a_build_through_a_symbolic_link_keeps_the_link() {
+    let repo = scratch_repo();
+    let deploy = tempfile::tempdir().unwrap();
+    let target = deploy.path().join("prod");
+    fs::create_dir(&target).unwrap();
+    fs::create_dir(repo.path().join("out")).unwrap();
+    let link = repo.path().join("out/prod");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for spec in ["environments/prod-b.yaml", "environments/prod.yaml"] {
+        let o = run(&mut build(repo.path(), spec));
+        assert!(o.status.success(), "{spec}: {}", stderr(&o));
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            tree(&target).len() > 10,
+            "{spec}: nothing built where the link points"
+        );
+    }
+    let o = run(Command::new(env!("CARGO_BIN_EXE_tacosgen"))
+        .current_dir(repo.path())
+        .args(["--color", "never", "check", "environments/prod.yaml"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
