@@ -60,7 +60,16 @@ pub fn stage(dir: &Path, files: &[OutputFile]) -> Result<Staged> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    fs::create_dir_all(parent).map_err(|e| {
+        if parent.is_file() {
+            Error::invalid(format!(
+                "{} is not a directory: the output goes into a directory (--out)",
+                parent.display()
+            ))
+        } else {
+            Error::io("create", parent, e)
+        }
+    })?;
     let name = dir
         .file_name()
         .ok_or_else(|| Error::invalid(format!("{} is not a directory name", dir.display())))?

@@ -209,6 +209,40 @@ fn invalid_input_exits_2_with_file_line_and_column() {
     assert!(!repo.path().join("out/bad").exists(), "nothing written");
 }
 
+/// An output that is not a directory is named, with what it must be, and left as it was.
+#[test]
+fn an_output_that_is_a_file_exits_2_and_changes_nothing() {
+    let repo = scratch_repo();
+    let run = |args: &[&str]| {
+        Command::cargo_bin("tacosgen")
+            .unwrap()
+            .current_dir(repo.path())
+            .env("NO_COLOR", "1")
+            .args(args)
+            .assert()
+            .code(2)
+    };
+    fs::write(repo.path().join("outfile"), "mine").unwrap();
+    run(&["build", "-q", "--out", "outfile", "environments/prod.yaml"]).stderr(
+        predicate::str::contains(
+            "error: outfile is not a directory: the output goes into a directory (--out)",
+        ),
+    );
+    fs::create_dir(repo.path().join("out")).unwrap();
+    fs::write(repo.path().join("out/prod"), "mine").unwrap();
+    run(&["build", "-q", "environments/prod.yaml"]).stderr(predicate::str::contains(
+        "error: out/prod exists and is not a directory; move it away",
+    ));
+    assert_eq!(
+        fs::read_to_string(repo.path().join("outfile")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        fs::read_to_string(repo.path().join("out/prod")).unwrap(),
+        "mine"
+    );
+}
+
 #[test]
 fn plan_errors_exit_1_and_write_nothing() {
     let repo = scratch_repo();
