@@ -170,16 +170,16 @@ pub fn compare(
     let mut same = BTreeSet::new();
     let mut committed = BTreeMap::new();
     let mut unmanaged = Vec::new();
-    for (path, content) in emit::read_tree_against(dir, files)? {
+    for (path, found) in emit::read_tree_against(dir, files)? {
         let path = path.to_string_lossy().into_owned();
-        match content {
-            None => {
+        match found {
+            emit::OnDisk::Same => {
                 same.insert(path);
             }
-            Some(content) if emit::is_generated(&content) => {
+            emit::OnDisk::File(content) if emit::is_generated(&content) => {
                 committed.insert(path, content);
             }
-            Some(_) => unmanaged.push(path),
+            _ => unmanaged.push(path),
         }
     }
     let committed_names: BTreeSet<String> = committed.keys().chain(&same).cloned().collect();
@@ -472,8 +472,10 @@ pub fn render_text(diffs: &[EnvDiff], color: bool) -> String {
             let _ = writeln!(out, "{}", paint(color, style, &line));
         }
         for f in &d.unmanaged {
-            let what = if d.entries.iter().any(|e| e.file() == f) {
-                "in the way of the generated file of that name: move it away (build stops on it)"
+            let what = if (d.entries.iter())
+                .any(|e| emit::in_the_way(Path::new(f), Path::new(e.file())))
+            {
+                "in the way of a generated file: move it away (build stops on it)"
             } else {
                 "left alone"
             };
