@@ -630,11 +630,13 @@ pub fn load(path: &Path, root: &Path, sources: &mut Sources) -> Result<Loaded> {
         } else {
             relative_to_cwd(&normalize(&current))
         };
-        let canon = current.canonicalize().map_err(|e| {
-            Error::io("read", &shown, e)
+        let canon = current.canonicalize().map_err(|e| match from {
+            Some(_) => Error::io("read", &shown, e)
                 .at(from)
                 .with_path("extends")
-                .with_label("extended here")
+                .with_label("extended here"),
+            // The spec named on the command line.
+            None => Error::io("read", &shown, e),
         })?;
         if !canon.starts_with(&root) && chain.is_empty() {
             // Output headers name the spec relative to the repository; outside it there is no

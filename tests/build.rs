@@ -209,6 +209,21 @@ fn invalid_input_exits_2_with_file_line_and_column() {
     assert!(!repo.path().join("out/bad").exists(), "nothing written");
 }
 
+/// A spec that is not there is named as the spec, not as something `extends` names.
+#[test]
+fn a_missing_spec_is_named_with_exit_2() {
+    for command in ["build", "check", "plan"] {
+        tacosgen()
+            .args([command, "environments/nonexistent.yaml"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::starts_with(
+                "error: cannot read environments/nonexistent.yaml: No such file or directory",
+            ))
+            .stderr(predicate::str::contains("extends").not());
+    }
+}
+
 /// An output that is not a directory is named, with what it must be, and left as it was.
 #[test]
 fn an_output_that_is_a_file_exits_2_and_changes_nothing() {
