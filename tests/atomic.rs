@@ -45,6 +45,13 @@ fn build(repo: &Path, spec: &str) -> Command {
     cmd
 }
 
+fn check(repo: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tacosgen"));
+    cmd.current_dir(repo)
+        .args(["--color", "never", "check", "environments/prod.yaml"]);
+    cmd
+}
+
 fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap()
 }
@@ -239,9 +246,7 @@ fn a_hand_written_file_in_the_way_of_a_generated_one_stops_the_build() {
         );
         assert_no_leftovers(&out);
     }
-    let o = run(Command::new(env!("CARGO_BIN_EXE_tacosgen"))
-        .current_dir(repo.path())
-        .args(["--color", "never", "check", "environments/prod.yaml"]));
+    let o = run(&mut check(repo.path()));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains(
@@ -278,8 +283,6 @@ fn a_build_through_a_symbolic_link_keeps_the_link() {
             "{spec}: nothing built where the link points"
         );
     }
-    let o = run(Command::new(env!("CARGO_BIN_EXE_tacosgen"))
-        .current_dir(repo.path())
-        .args(["--color", "never", "check", "environments/prod.yaml"]));
+    let o = run(&mut check(repo.path()));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
