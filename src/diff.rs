@@ -472,9 +472,8 @@ pub fn render_text(diffs: &[EnvDiff], color: bool) -> String {
             let _ = writeln!(out, "{}", paint(color, style, &line));
         }
         for f in &d.unmanaged {
-            let what = if (d.entries.iter())
-                .any(|e| emit::in_the_way(Path::new(f), Path::new(e.file())))
-            {
+            let in_the_way = |e: &Entry| emit::in_the_way(Path::new(f), Path::new(e.file()));
+            let what = if d.entries.iter().any(in_the_way) {
                 "in the way of a generated file: move it away (build stops on it)"
             } else {
                 "left alone"
