@@ -76,6 +76,7 @@ pub fn stage(dir: &Path, files: &[OutputFile]) -> Result<Staged> {
         .to_string_lossy()
         .into_owned();
     let lock = Lock::acquire(&parent.join(format!(".{name}.lock")))?;
+    remove_leftovers(parent, &name)?;
     let mut staged = Staged {
         dir: dir.to_path_buf(),
         tmp: None,
@@ -110,13 +111,30 @@ pub fn stage(dir: &Path, files: &[OutputFile]) -> Result<Staged> {
     }
 
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| Error::io("remove", &tmp, e))?;
-    }
     // From here on, dropping `staged` removes what was written.
     staged.tmp = Some(tmp.clone());
     write_tree(&tmp, files, &unmanaged)?;
     Ok(staged)
+}
+
+/// Removes what killed builds of this environment left beside it: under its lock no other
+/// build of it runs, so its temporary trees (`.<env>.tmp-<pid>`, and `.<env>.old` of a swap
+/// without `RENAME_EXCHANGE`) belong to none.
+fn remove_leftovers(parent: &Path, name: &str) -> Result<()> {
+    let temporary = format!(".{name}.tmp-");
+    let old = format!(".{name}.old");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if file_name.starts_with(&temporary) || file_name == old {
+            let path = entry.path();
+            fs::remove_dir_all(&path).map_err(|e| Error::io("remove", &path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a file found at `found` and one built at `built` cannot both be in a tree: the
@@ -553,6 +571,29 @@ mod tests {
         }
         assert_eq!(fs::read_to_string(dir.join("NOTES.md")).unwrap(), "mine");
         assert_eq!(emit(&dir, &files).unwrap(), Outcome::Unchanged);
+    }
+
+    /// What killed builds of the environment left beside it goes with the next build; other
+    /// environments' are theirs.
+    #[test]
+    fn a_build_removes_what_killed_builds_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out_dir = tmp.path().join("out");
+        for left in [".prod.tmp-4242/sub", ".prod.old", ".dev.tmp-4242"] {
+            fs::create_dir_all(out_dir.join(left)).unwrap();
+        }
+        fs::write(out_dir.join(".prod.tmp-4242/sub/a.yaml"), "half").unwrap();
+        emit(&out_dir.join("prod"), &[out("a.yaml", "1")]).unwrap();
+        fs::create_dir(out_dir.join(".prod.tmp-4243")).unwrap();
+        // Also when the tree is up to date.
+        let unchanged = emit(&out_dir.join("prod"), &[out("a.yaml", "1")]).unwrap();
+        assert_eq!(unchanged, Outcome::Unchanged);
+        let mut names: Vec<_> = fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".dev.tmp-4242", ".prod.lock", "prod"]);
     }
 
     /// A hand-written file where the build writes one is neither replaced nor kept.
