@@ -110,26 +110,35 @@ pub fn stage(dir: &Path, files: &[OutputFile]) -> Result<Staged> {
         return Ok(staged);
     }
 
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = parent.join(format!("{}{}", temporary(&name), std::process::id()));
     // From here on, dropping `staged` removes what was written.
     staged.tmp = Some(tmp.clone());
     write_tree(&tmp, files, &unmanaged)?;
     Ok(staged)
 }
 
+/// The name of a build's temporary tree beside `out/<name>`, less the process id.
+fn temporary(name: &str) -> String {
+    format!(".{name}.tmp-")
+}
+
+/// The name the old tree of `out/<name>` has while a swap without `RENAME_EXCHANGE` moves
+/// it aside.
+fn aside(name: &str) -> String {
+    format!(".{name}.old")
+}
+
 /// Removes what killed builds of this environment left beside it: under its lock no other
-/// build of it runs, so its temporary trees (`.<env>.tmp-<pid>`, and `.<env>.old` of a swap
-/// without `RENAME_EXCHANGE`) belong to none.
+/// build of it runs, so its temporary trees and an old tree moved aside belong to none.
 fn remove_leftovers(parent: &Path, name: &str) -> Result<()> {
-    let temporary = format!(".{name}.tmp-");
-    let old = format!(".{name}.old");
+    let (temporary, aside) = (temporary(name), aside(name));
     let Ok(entries) = fs::read_dir(parent) else {
         return Ok(());
     };
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let file_name = file_name.to_string_lossy();
-        if file_name.starts_with(&temporary) || file_name == old {
+        if file_name.starts_with(&temporary) || file_name == aside {
             let path = entry.path();
             fs::remove_dir_all(&path).map_err(|e| Error::io("remove", &path, e))?;
         }
@@ -332,7 +341,8 @@ fn swap(tmp: &Path, dir: &Path) -> Result<()> {
     }
     if exchange(tmp, dir).is_err() {
         // No RENAME_EXCHANGE (old kernel, some file systems): move the old tree aside first.
-        let old = tmp.with_extension("old");
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        let old = parent.join(aside(&name));
         fs::rename(dir, &old).map_err(|e| Error::io("move aside", dir, e))?;
         if let Err(e) = fs::rename(tmp, dir) {
             let _ = fs::rename(&old, dir);
