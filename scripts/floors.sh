@@ -81,11 +81,10 @@ spec=environments/prod.yaml
 medians "$bin check -q $spec" "$work/tacosgen-cp check -q $spec" \
     "$work/tacosgen-dd4k check -q $spec" "$work/tacosgen-evicted check -q $spec"
 
-echo "3. The durable write of the seed's 18 files (mean of 80 runs, ms):"
-cat >"$work/write.c" <<'C'
+# What the two C models of sections 3 and 4 share: the seed's files and a clock.
+cat >"$work/seed.h" <<'C'
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,11 +95,18 @@ cat >"$work/write.c" <<'C'
 static const int sizes[] = {8348, 11274, 1937, 13198, 5304, 1621, 485, 3401, 18145,
                             13148, 478, 5284, 2355, 9194, 507, 601, 1978, 2211};
 enum { FILES = sizeof sizes / sizeof *sizes };
-static char buf[20000], dir[4096];
-static int threads, writeback;
+static char buf[20000];
 static double now(void) {
     struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
+C
+
+echo "3. The durable write of the seed's 18 files (mean of 80 runs, ms):"
+cat >"$work/write.c" <<'C'
+#include "seed.h"
+#include <pthread.h>
+static char dir[4096];
+static int threads, writeback;
 static void *work(void *arg) {
     char path[4200];
     for (int i = (int)(long)arg; i < FILES; i += threads) {
@@ -146,27 +152,13 @@ done
 
 echo "4. The 18 files written and renamed into place, by how durable (mean of 100 runs, ms):"
 cat >"$work/swap.c" <<'C'
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-static const int sizes[] = {8348, 11274, 1937, 13198, 5304, 1621, 485, 3401, 18145,
-                            13148, 478, 5284, 2355, 9194, 507, 601, 1978, 2211};
-enum { FILES = sizeof sizes / sizeof *sizes };
+#include "seed.h"
 static const char *modes[] = {
     "writeback started, syncfs, rename, fsync of the parent (what emit.rs does)",
     "writeback started and waited for, rename, fsync of the parent (one journal commit)",
     "writeback started, rename, no sync (not durable; a power cut's result depends on the file system)",
     "no writeback, rename, no sync (ext4's delayed allocation can leave empty files after a power cut)",
 };
-static char buf[20000];
-static double now(void) {
-    struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
 int main(int argc, char **argv) {
     const char *base = argv[1], *parent = argv[2];
     int mode = atoi(argv[3]); const int runs = 100;
